@@ -1,0 +1,36 @@
+# The course's commands. `make lab` to study, `make test` to check everything.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Quiet TensorFlow's C++ start-up logging in every kernel the suite starts.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONHASHSEED ?= 0
+
+.PHONY: help venv lab test lint student grade clean
+
+help:
+	@echo "make lab      set up .venv and open JupyterLab on notebooks/"
+	@echo "make test     set up .venv, then lint and run unit tests + every notebook (nbval)"
+	@echo "make student  write student versions of the notebooks into build/student/"
+	@echo "make grade SUBMISSIONS=dir   grade submitted notebooks into build/grades/"
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version.split()[0]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: venv
+	$(BIN)/jupyter lab notebooks/
+
+lint: venv
+	$(BIN)/ruff check helpers coursetools tests notebooks
+
+test: lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

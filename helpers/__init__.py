@@ -1,0 +1,39 @@
+"""Shared plumbing for the course notebooks: set-up, data, plots and CNN arithmetic.
+
+Import what a notebook needs, e.g. ``from helpers import setup, load_fashion_mnist``.
+"""
+
+from helpers.arithmetic import (
+    LayerTable,
+    conv_multiplications,
+    conv_output_size,
+    conv_params,
+    dense_params,
+    layer_table,
+    pool_output_size,
+)
+from helpers.data import (
+    DatasetUnavailableError,
+    ImageDataset,
+    load_cifar10,
+    load_digits,
+    load_fashion_mnist,
+    load_mnist,
+    sample_photos,
+    stratified_indices,
+)
+from helpers.plots import (
+    confusion_matrix,
+    plot_confusion_matrix,
+    plot_history,
+    plot_image_grid,
+)
+from helpers.runtime import RuntimeInfo, setup
+
+__all__ = [
+    "DatasetUnavailableError", "ImageDataset", "LayerTable", "RuntimeInfo",
+    "confusion_matrix", "conv_multiplications", "conv_output_size", "conv_params",
+    "dense_params", "layer_table", "load_cifar10", "load_digits", "load_fashion_mnist",
+    "load_mnist", "plot_confusion_matrix", "plot_history", "plot_image_grid",
+    "pool_output_size", "sample_photos", "setup", "stratified_indices",
+]

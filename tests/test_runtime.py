@@ -1,0 +1,84 @@
+"""setup(): seeds, versions, and the GPU branch with a simulated device list."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from helpers.runtime import describe_device, setup
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+
+def test_prints_one_line_and_seeds(capsys):
+    info = setup(7)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1, out
+    assert out[0] == info.line()
+    assert f"TensorFlow {tf.__version__}" in out[0] and f"Keras {keras.__version__}" in out[0]
+    assert "seed: 7" in out[0] and info.device == "CPU"
+    a = (random.random(), np.random.rand(), float(keras.random.uniform(()).numpy()))
+    setup(7, verbose=False)
+    b = (random.random(), np.random.rand(), float(keras.random.uniform(()).numpy()))
+    assert a == b
+
+
+@dataclass
+class FakeGPU:
+    name: str
+    device_type: str = "GPU"
+
+
+def test_gpu_branch_with_simulated_devices(monkeypatch, capsys):
+    grown = []
+    monkeypatch.setattr(tf.config.experimental, "set_memory_growth",
+                        lambda dev, on: grown.append((dev.name, on)))
+    monkeypatch.setattr(tf.config.experimental, "get_device_details",
+                        lambda dev: {"device_name": "NVIDIA H100 80GB HBM3"})
+    gpu = FakeGPU("/physical_device:GPU:0")
+    info = setup(1, gpus=[gpu])
+    assert grown == [("/physical_device:GPU:0", True)]
+    assert info.device == "GPU: NVIDIA H100 80GB HBM3"
+    assert "device: GPU: NVIDIA H100 80GB HBM3" in capsys.readouterr().out
+
+
+def test_gpu_already_initialised_is_tolerated(monkeypatch):
+    def refuse(dev, on):
+        raise RuntimeError("Physical devices cannot be modified after being initialized")
+
+    monkeypatch.setattr(tf.config.experimental, "set_memory_growth", refuse)
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda dev: {})
+    info = setup(1, gpus=[FakeGPU("/physical_device:GPU:0")], verbose=False)
+    assert info.device == "GPU: /physical_device:GPU:0"
+
+
+def test_describe_device():
+    assert describe_device([]) == "CPU"
+    assert describe_device(["A"]) == "GPU: A"
+    assert describe_device(["A", "B"]) == "2 GPUs: A, B"
+
+
+@pytest.mark.parametrize("seed,error", [(-1, ValueError), (2**32, ValueError),
+                                        (1.5, TypeError), ("42", TypeError), (True, TypeError)])
+def test_bad_seed(seed, error):
+    with pytest.raises(error, match="seed"):
+        setup(seed)
+
+
+def test_native_startup_noise_is_hidden_but_python_errors_are_not():
+    import subprocess
+    import sys
+
+    code = ("import helpers; helpers.setup(3)\n"
+            "import sys; print('after', file=sys.stderr)\n")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "TensorFlow" in result.stdout and "seed: 3" in result.stdout
+    assert "cudart_stub" not in result.stderr and "cuInit" not in result.stderr
+    assert "after" in result.stderr  # stderr works again once setup() returns
