@@ -24,7 +24,7 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP)
 
 lab: venv
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
 
 lint: venv
 	$(BIN)/ruff check helpers coursetools tests notebooks
