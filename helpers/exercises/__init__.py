@@ -59,19 +59,42 @@ def _display(text: str, colour: str) -> None:
 
 
 def expect_type(value: Any, types: type | tuple[type, ...], what: str = "your answer") -> None:
-    if not isinstance(value, types):
-        names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+    """``value`` is an instance of ``types`` (a bool does not count as an int unless
+    ``bool`` is among the types)."""
+    allowed = types if isinstance(types, tuple) else (types,)
+    if not isinstance(value, allowed) or (isinstance(value, (bool, np.bool_))
+                                          and not any(t in (bool, np.bool_) for t in allowed)):
+        names = " or ".join(t.__name__ for t in allowed)
         raise CheckFailed(f"{what} should be a {names}, but it is a {type(value).__name__} "
                           f"({value!r:.60}).")
 
 
+def _is_array(value: Any) -> bool:
+    return isinstance(value, np.ndarray) or (hasattr(value, "__array__")
+                                             and not isinstance(value, np.generic))
+
+
 def expect_equal(value: Any, expected: Any, what: str = "your answer") -> None:
-    if isinstance(value, np.ndarray) or isinstance(expected, np.ndarray):
-        if np.shape(value) != np.shape(expected) or not np.array_equal(value, expected):
-            raise CheckFailed(f"{what} is not right yet (shape {np.shape(value)}).")
-        return
-    if value != expected:
-        raise CheckFailed(f"{what} is {value!r}, which is not right yet.")
+    """``value == expected`` exactly; arrays (and tensors) element-wise, with equal shapes."""
+    if not (_is_array(value) or _is_array(expected)):
+        try:
+            same = bool(value == expected)
+        except (ValueError, TypeError):  # e.g. a pandas object: compare as arrays
+            same = None
+        if same is not None:
+            if not same:
+                raise CheckFailed(f"{what} is {value!r:.80}, which is not right yet.")
+            return
+    try:
+        got, want = np.asarray(value), np.asarray(expected)
+    except (ValueError, TypeError):
+        raise CheckFailed(f"{what} should be an array, got {type(value).__name__}.") from None
+    if got.shape != want.shape:
+        raise CheckFailed(f"{what} has shape {got.shape}; expected shape {want.shape}.")
+    if not np.array_equal(got, want):
+        wrong = int(np.sum(got != want)) if got.dtype != object else None
+        count = f" ({wrong} of {got.size} values differ)" if wrong is not None else ""
+        raise CheckFailed(f"{what} is not right yet{count}.")
 
 
 def expect_close(value: Any, expected: Any, what: str = "your answer", *, rtol: float = 1e-5,
@@ -99,7 +122,13 @@ def expect_close(value: Any, expected: Any, what: str = "your answer", *, rtol: 
 
 def expect_shape(value: Any, shape: Sequence[int | None], what: str = "your array") -> None:
     """An array of the given shape (``None`` matches any length)."""
-    got = tuple(np.shape(value))
+    if value is None:
+        raise CheckFailed(f"{what} is None: did you forget to assign or return it?")
+    try:
+        got = tuple(np.shape(value))
+    except ValueError:  # a ragged list
+        raise CheckFailed(f"{what} is not a rectangular array (rows of different "
+                          "lengths?).") from None
     ok = len(got) == len(shape) and all(s is None or g == s for g, s in zip(got, shape,
                                                                            strict=False))
     if not ok:

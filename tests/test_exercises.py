@@ -1,0 +1,193 @@
+"""The exercise framework (helpers.exercises): checks, feedback and expectations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers.exercises import (
+    CheckFailed,
+    Exercise,
+    expect_close,
+    expect_equal,
+    expect_layers,
+    expect_shape,
+    expect_type,
+)
+
+
+def _double_checker(value):
+    expect_equal(value, 6, "six")
+    return "Well done."
+
+
+@pytest.fixture
+def q1() -> Exercise:
+    return Exercise("Exercise 1", _double_checker, hint="Multiply 2 by 3.",
+                    solution="six = 2 * 3", points=2)
+
+
+def test_check_pass_prints_a_tick(q1, capsys):
+    q1.check(6)
+    assert capsys.readouterr().out.strip() == "✓ Exercise 1: correct. Well done."
+
+
+def test_check_fail_raises_with_reason(q1):
+    with pytest.raises(CheckFailed) as info:
+        q1.check(7)
+    assert info.value.exercise == "Exercise 1"
+    assert info.value.reason == "six is 7, which is not right yet."
+    assert str(info.value) == "✗ Exercise 1: not yet. six is 7, which is not right yet."
+    assert isinstance(info.value, AssertionError)  # so pytest and the grader see a failure
+
+
+def test_not_implemented_means_no_answer_yet():
+    def stub(_):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailed, match="no answer yet") as info:
+        Exercise("Exercise 2", lambda f: f(1), hint="", solution="").check(stub)
+    assert "raise NotImplementedError()" in info.value.reason
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_plain_assertion_is_wrapped():
+    def checker(value):
+        assert value > 0, "the value must be positive"
+
+    ex = Exercise("Exercise 3", checker, hint="", solution="")
+    with pytest.raises(CheckFailed, match="must be positive") as info:
+        ex.check(-1)
+    assert info.value.exercise == "Exercise 3"
+
+    def bare(value):
+        raise AssertionError  # a bare assert (pytest would add a message to a real one)
+
+    with pytest.raises(CheckFailed, match="does not pass the checks"):
+        Exercise("Exercise 4", bare, hint="", solution="").check(-1)
+
+
+def test_remark_is_optional(capsys):
+    Exercise("Exercise 5", lambda v: None, hint="", solution="").check(1)
+    assert capsys.readouterr().out.strip() == "✓ Exercise 5: correct."
+
+
+def test_hint_and_solution_print(q1, capsys):
+    q1.hint()
+    q1.solution()
+    out = capsys.readouterr().out
+    assert "Hint for Exercise 1: Multiply 2 by 3." in out
+    assert "Solution to Exercise 1:\nsix = 2 * 3" in out
+
+
+def test_exercise_attributes_and_points(q1):
+    assert q1.points == 2 and repr(q1) == "Exercise('Exercise 1', points=2)"
+    with pytest.raises(ValueError, match="points"):
+        Exercise("bad", _double_checker, hint="", solution="", points=-1)
+
+
+def test_render_traceback_is_the_message_alone():
+    failed = CheckFailed("counts has 9 values.", "Exercise 1")
+    lines = failed._render_traceback_()
+    assert len(lines) == 1
+    assert "✗ Exercise 1: not yet. counts has 9 values." in lines[0]
+    assert "Traceback" not in lines[0]
+
+
+# --------------------------------------------------------------------------- expectations
+
+
+def test_expect_type():
+    expect_type(3, int)
+    expect_type(np.int64(3), (int, np.integer))
+    expect_type(True, bool)
+    with pytest.raises(CheckFailed, match="n should be a int, but it is a str"):
+        expect_type("3", int, "n")
+    with pytest.raises(CheckFailed, match="should be a int or integer, but it is a bool"):
+        expect_type(True, (int, np.integer))
+
+
+def test_expect_equal():
+    expect_equal(3, 3)
+    expect_equal([1, 2], [1, 2])
+    expect_equal(np.arange(3), np.arange(3))
+    expect_equal([0, 1, 2], np.arange(3))
+    with pytest.raises(CheckFailed, match="x is 4, which is not right yet"):
+        expect_equal(4, 3, "x")
+    with pytest.raises(CheckFailed, match=r"1 of 3 values differ"):
+        expect_equal(np.array([0, 1, 5]), np.arange(3))
+    with pytest.raises(CheckFailed, match=r"has shape \(2,\); expected shape \(3,\)"):
+        expect_equal(np.arange(2), np.arange(3))
+
+
+def test_expect_close():
+    expect_close(0.1 + 0.2, 0.3)
+    expect_close([1.0, 2.0], np.array([1.0, 2.0 + 1e-9]))
+    expect_close(1.05, 1.0, rtol=0.1)
+    with pytest.raises(CheckFailed, match=r"x is 1\.1, which is not right yet \(allowed error"):
+        expect_close(1.1, 1.0, "x")
+    with pytest.raises(CheckFailed, match="differs from the expected values by up to 0.5"):
+        expect_close([1.0, 2.5], [1.0, 2.0])
+    with pytest.raises(CheckFailed, match=r"has shape \(3,\); expected shape \(2,\)"):
+        expect_close([1, 2, 3], [1, 2])
+    with pytest.raises(CheckFailed, match="None: did you forget"):
+        expect_close(None, 1.0)
+    with pytest.raises(CheckFailed, match="NaN or infinity"):
+        expect_close(float("nan"), 1.0)
+    with pytest.raises(CheckFailed, match="number or an array of numbers, got str"):
+        expect_close("one", 1.0)
+
+
+def test_expect_shape():
+    expect_shape(np.zeros((2, 3)), (2, 3))
+    expect_shape(np.zeros((5, 3)), (None, 3))
+    expect_shape([[1, 2, 3]], (1, 3))
+    with pytest.raises(CheckFailed, match=r"a has shape \(3, 2\); expected \(2, 3\)"):
+        expect_shape(np.zeros((3, 2)), (2, 3), "a")
+    with pytest.raises(CheckFailed, match=r"expected \(None, 3\)"):
+        expect_shape(np.zeros(3), (None, 3))
+    with pytest.raises(CheckFailed, match="None: did you forget"):
+        expect_shape(None, (3,))
+    with pytest.raises(CheckFailed, match="not a rectangular array"):
+        expect_shape([[1, 2], [3]], (2, 2))
+
+
+# Stand-ins for Keras layers: expect_layers looks at class names and attributes only.
+class InputLayer:
+    pass
+
+
+class Conv2D:
+    def __init__(self, filters, kernel_size, activation):
+        self.filters, self.kernel_size, self.activation = filters, kernel_size, activation
+
+
+class Dense:
+    def __init__(self, units, activation):
+        self.units, self.activation = units, activation
+
+
+def relu(x):
+    return x
+
+
+class FakeModel:
+    def __init__(self, *layers):
+        self.layers = [InputLayer(), *layers]
+
+
+def test_expect_layers():
+    model = FakeModel(Conv2D(6, [5, 5], relu), Dense(10, "softmax"))
+    expected = [("Conv2D", {"filters": 6, "kernel_size": (5, 5), "activation": "relu"}),
+                ("Dense", {"units": 10})]
+    expect_layers(model, expected)
+    with pytest.raises(CheckFailed, match=r"has 1 layers \(Dense\); expected 2"):
+        expect_layers(FakeModel(Dense(10, "softmax")), expected)
+    with pytest.raises(CheckFailed, match="layer 0 of your model is a Dense; expected a Conv2D"):
+        expect_layers(FakeModel(Dense(6, relu), Dense(10, "softmax")), expected)
+    with pytest.raises(CheckFailed, match=r"layer 1 \(Dense\) of net has units=8; expected 10"):
+        expect_layers(FakeModel(Conv2D(6, (5, 5), relu), Dense(8, "softmax")), expected, "net")
+    with pytest.raises(CheckFailed, match="activation='tanh'; expected 'relu'"):
+        expect_layers(FakeModel(Conv2D(6, (5, 5), "tanh"), Dense(10, "softmax")), expected)
+    with pytest.raises(CheckFailed, match="should be a Keras model, got list"):
+        expect_layers([], expected)
