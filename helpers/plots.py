@@ -9,6 +9,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def _history_dict(history: Any) -> dict[str, list[float]]:
@@ -32,6 +33,7 @@ def plot_history(history: Any, *, title: str | None = None) -> Figure:
         if f"val_{name}" in data:
             ax.plot(epochs, data[f"val_{name}"], "s--", label="validation")
         ax.set(xlabel="epoch", ylabel=name, title=name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     if title:
@@ -64,7 +66,9 @@ def plot_image_grid(images: np.ndarray, labels: Sequence[int] | None = None, *,
 
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.5 * ncols, 1.75 * nrows), squeeze=False)
+    row_height = 2.05 if labels is not None and predictions is not None else 1.75  # 2-line titles
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.5 * ncols, row_height * nrows),
+                             squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:

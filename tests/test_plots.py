@@ -18,6 +18,9 @@ def test_plot_history_panels_and_lines():
     assert [ax.get_title() for ax in axes] == ["loss", "accuracy"]
     assert [line.get_label() for line in axes[0].lines] == ["train", "validation"]
     np.testing.assert_allclose(axes[0].lines[1].get_ydata(), hist["val_loss"])
+    fig.canvas.draw()
+    ticks = [t for t in axes[0].get_xticks() if 1 <= t <= 3]
+    assert ticks and all(float(t).is_integer() for t in ticks)  # whole epochs only
 
 
 def test_plot_history_accepts_keras_history_object():
