@@ -10,7 +10,9 @@ from helpers.exercises import (
     Exercise,
     expect_close,
     expect_equal,
+    expect_function,
     expect_layers,
+    expect_returned,
     expect_shape,
     expect_type,
 )
@@ -101,10 +103,26 @@ def test_expect_type():
     expect_type(3, int)
     expect_type(np.int64(3), (int, np.integer))
     expect_type(True, bool)
-    with pytest.raises(CheckFailed, match="n should be a int, but it is a str"):
+    with pytest.raises(CheckFailed, match="n should be an int, but it is a str"):
         expect_type("3", int, "n")
-    with pytest.raises(CheckFailed, match="should be a int or integer, but it is a bool"):
+    with pytest.raises(CheckFailed, match="should be an int or integer, but it is a bool"):
         expect_type(True, (int, np.integer))
+
+
+def test_expect_function():
+    expect_function(len, "f")
+    expect_function(lambda x: x, "f", "(x) -> int")
+    with pytest.raises(CheckFailed, match=r"f should be a function \(x\) -> int, but it is an int"):
+        expect_function(3, "f", "(x) -> int")
+    with pytest.raises(CheckFailed, match="g should be a function, but it is a NoneType"):
+        expect_function(None, "g")
+
+
+def test_expect_returned():
+    expect_returned(0, "f(1)")
+    expect_returned([], "f(1)")
+    with pytest.raises(CheckFailed, match=r"f\(1\) returned None: did you forget `return`\?"):
+        expect_returned(None, "f(1)")
 
 
 def test_expect_equal():

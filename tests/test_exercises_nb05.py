@@ -17,7 +17,7 @@ def test_q1_output_sizes():
         ex.q1.check(54, 14, 27)  # forgot the + 1
     with pytest.raises(CheckFailed, match="strided_same"):
         ex.q1.check(55, 13, 27)  # used the valid formula
-    with pytest.raises(CheckFailed, match="should be a int"):
+    with pytest.raises(CheckFailed, match="should be an int"):
         ex.q1.check(55.0, 14, 27)
 
 

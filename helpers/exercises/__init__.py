@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CheckFailed", "Exercise", "expect_close", "expect_equal", "expect_layers",
-           "expect_shape", "expect_type"]
+__all__ = ["CheckFailed", "Exercise", "expect_close", "expect_equal", "expect_function",
+           "expect_layers", "expect_returned", "expect_shape", "expect_type"]
 
 
 class CheckFailed(AssertionError):
@@ -65,8 +65,29 @@ def expect_type(value: Any, types: type | tuple[type, ...], what: str = "your an
     if not isinstance(value, allowed) or (isinstance(value, (bool, np.bool_))
                                           and not any(t in (bool, np.bool_) for t in allowed)):
         names = " or ".join(t.__name__ for t in allowed)
-        raise CheckFailed(f"{what} should be a {names}, but it is a {type(value).__name__} "
+        raise CheckFailed(f"{what} should be {_article(names)} {names}, but it is "
+                          f"{_article(type(value).__name__)} {type(value).__name__} "
                           f"({value!r:.60}).")
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def expect_function(value: Any, what: str, signature: str = "") -> None:
+    """``value`` is callable; ``signature`` (e.g. ``"(x, kernel) -> array"``) says how it is
+    called, for the message."""
+    if not callable(value):
+        how = f" {signature}" if signature else ""
+        kind = type(value).__name__
+        raise CheckFailed(f"{what} should be a function{how}, but it is {_article(kind)} "
+                          f"{kind}.")
+
+
+def expect_returned(value: Any, call: str) -> None:
+    """``value``, what ``call`` (e.g. ``"f(2, 3)"``) gave back, is not None."""
+    if value is None:
+        raise CheckFailed(f"{call} returned None: did you forget `return`?")
 
 
 def _is_array(value: Any) -> bool:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.exercises import CheckFailed, Exercise, expect_layers, expect_shape, expect_type
+from helpers.exercises import (
+    CheckFailed,
+    Exercise,
+    expect_function,
+    expect_layers,
+    expect_returned,
+    expect_shape,
+    expect_type,
+)
 
 # --------------------------------------------------------------------------- Exercise 1
 
@@ -20,9 +28,7 @@ def quadrant_points(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray
 def _check_quadrant_features(quadrant_features) -> str:
     from sklearn.linear_model import LogisticRegression
 
-    if not callable(quadrant_features):
-        raise CheckFailed("quadrant_features should be a function that takes an (n, 2) array "
-                          f"of points, but it is a {type(quadrant_features).__name__}.")
+    expect_function(quadrant_features, "quadrant_features", "that takes an (n, 2) array of points")
     train_points, train_labels = quadrant_points(400, seed=0)
     test_points, test_labels = quadrant_points(400, seed=1)
     train_features = np.asarray(quadrant_features(train_points), dtype="float64")
@@ -105,9 +111,7 @@ RULES = [
 
 
 def _check_confidence(confidence) -> str:
-    if not callable(confidence):
-        raise CheckFailed("confidence should be a function confidence(baskets, antecedent, "
-                          f"consequent), but it is a {type(confidence).__name__}.")
+    expect_function(confidence, "confidence", "confidence(baskets, antecedent, consequent)")
     for antecedent, consequent in RULES:
         want = _reference_confidence(BASKETS, antecedent, consequent)
         rule = f"{sorted(antecedent)} → {sorted(consequent)}"
@@ -116,8 +120,7 @@ def _check_confidence(confidence) -> str:
         except ZeroDivisionError:
             raise CheckFailed(f"division by zero for {rule}: no basket holds its antecedent, "
                               "so return 0.0 in that case.") from None
-        if got is None:
-            raise CheckFailed("confidence(...) returned None: did you forget `return`?")
+        expect_returned(got, "confidence(...)")
         if not np.isfinite(float(got)) or abs(float(got) - want) > 1e-9:
             if want == 0.0 and not any(set(antecedent) <= b for b in BASKETS):
                 raise CheckFailed(f"for {rule} no basket holds the antecedent: return 0.0.")

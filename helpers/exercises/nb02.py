@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.exercises import CheckFailed, Exercise, expect_close, expect_shape, expect_type
+from helpers.exercises import (
+    CheckFailed,
+    Exercise,
+    expect_close,
+    expect_function,
+    expect_shape,
+    expect_type,
+)
 
 GATE_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 XOR = np.array([0, 1, 1, 0])
@@ -85,9 +92,7 @@ def _reference_mlp(X, W1, b1, W2, b2):
 
 
 def _check_mlp_forward(mlp_forward) -> str:
-    if not callable(mlp_forward):
-        raise CheckFailed("mlp_forward should be a function mlp_forward(X, W1, b1, W2, b2), "
-                          f"but it is a {type(mlp_forward).__name__}.")
+    expect_function(mlp_forward, "mlp_forward", "mlp_forward(X, W1, b1, W2, b2)")
     rng = np.random.default_rng(0)
     n, m, k = 6, 3, 5
     X = rng.normal(size=(n, m))
@@ -169,9 +174,7 @@ q3 = Exercise(
 
 
 def _check_xor_features(xor_features, theta0_x, theta_x, epochs_needed) -> str:
-    if not callable(xor_features):
-        raise CheckFailed("xor_features should be a function that takes the (4, 2) array of "
-                          f"gate inputs, but it is a {type(xor_features).__name__}.")
+    expect_function(xor_features, "xor_features", "that takes the (4, 2) array of gate inputs")
     features = np.asarray(xor_features(GATE_INPUTS.copy()), dtype="float64")
     expect_shape(features, (4, None), "xor_features(X_gate)")
     k = features.shape[1]

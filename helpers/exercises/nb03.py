@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.exercises import CheckFailed, Exercise, expect_close, expect_type
+from helpers.exercises import CheckFailed, Exercise, expect_close, expect_function, expect_type
 
 
 def _as_numpy(value: Any, what: str) -> np.ndarray:
@@ -16,11 +16,6 @@ def _as_numpy(value: Any, what: str) -> np.ndarray:
     except (TypeError, ValueError):
         raise CheckFailed(f"{what} should return numbers (a tensor or an array), got "
                           f"{type(value).__name__}.") from None
-
-
-def _expect_callable(value: Any, what: str) -> None:
-    if not callable(value):
-        raise CheckFailed(f"{what} should be a function, but it is a {type(value).__name__}.")
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -33,8 +28,8 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 def _check_softplus(softplus, softplus_derivative) -> str:
     import tensorflow as tf
 
-    _expect_callable(softplus, "softplus")
-    _expect_callable(softplus_derivative, "softplus_derivative")
+    expect_function(softplus, "softplus")
+    expect_function(softplus_derivative, "softplus_derivative")
     z = np.linspace(-8, 8, 161).astype("float32")
     expect_close(_as_numpy(softplus(z), "softplus(z)"), np.logaddexp(0, z.astype("float64")),
                  "softplus(z) on [-8, 8]", atol=1e-5)
@@ -118,7 +113,7 @@ def _reference_softmax(z: np.ndarray) -> np.ndarray:
 
 
 def _check_stable_softmax(stable_softmax) -> str:
-    _expect_callable(stable_softmax, "stable_softmax")
+    expect_function(stable_softmax, "stable_softmax")
     rng = np.random.default_rng(0)
     cases = {
         "random logits of shape (4, 5)": (3 * rng.standard_normal((4, 5))).astype("float32"),

@@ -6,7 +6,14 @@ import math
 
 import numpy as np
 
-from helpers.exercises import CheckFailed, Exercise, expect_close, expect_layers, expect_type
+from helpers.exercises import (
+    CheckFailed,
+    Exercise,
+    expect_close,
+    expect_function,
+    expect_layers,
+    expect_type,
+)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -17,9 +24,8 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 def _check_cce(categorical_crossentropy) -> str:
     import keras
 
-    if not callable(categorical_crossentropy):
-        raise CheckFailed("categorical_crossentropy should be a function "
-                          "categorical_crossentropy(y_onehot, probs).")
+    expect_function(categorical_crossentropy, "categorical_crossentropy",
+                    "categorical_crossentropy(y_onehot, probs)")
     rng = np.random.default_rng(4)
     for n, k in [(8, 5), (3, 10), (1, 2)]:
         y_onehot = np.eye(k)[rng.integers(0, k, n)]
@@ -89,8 +95,7 @@ q2 = Exercise(
 def _check_adam_step(adam_step) -> str:
     import keras
 
-    if not callable(adam_step):
-        raise CheckFailed("adam_step should be a function adam_step(theta, g, m, s, t, ...).")
+    expect_function(adam_step, "adam_step", "adam_step(theta, g, m, s, t, ...)")
     settings = {"lr": 0.1, "beta1": 0.8, "beta2": 0.99, "eps": 1e-7}
     start = np.array([1.0, -2.0, 0.5])
     theta, m, s = start.copy(), np.zeros(3), np.zeros(3)

@@ -11,7 +11,14 @@ from helpers.arithmetic import (
     dense_params,
     pool_output_size,
 )
-from helpers.exercises import CheckFailed, Exercise, expect_close, expect_equal, expect_type
+from helpers.exercises import (
+    CheckFailed,
+    Exercise,
+    expect_close,
+    expect_equal,
+    expect_function,
+    expect_type,
+)
 
 # --------------------------------------------------------------------------- Exercise 1
 
@@ -55,9 +62,7 @@ def reference_conv2d_multi(image: np.ndarray, kernels: np.ndarray) -> np.ndarray
 
 
 def _check_conv2d_multi(conv2d_multi) -> str:
-    if not callable(conv2d_multi):
-        raise CheckFailed("conv2d_multi should be a function (image, kernels) -> array, but "
-                          f"it is a {type(conv2d_multi).__name__}.")
+    expect_function(conv2d_multi, "conv2d_multi", "(image, kernels) -> array")
     rng = np.random.default_rng(0)
     cases = [((6, 7, 3), (3, 3, 3, 2)), ((5, 5, 1), (2, 2, 1, 4)), ((8, 6, 4), (1, 1, 4, 3)),
              ((7, 7, 2), (5, 5, 2, 1))]

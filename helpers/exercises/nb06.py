@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from helpers.arithmetic import conv_params, dense_params
-from helpers.exercises import CheckFailed, Exercise, expect_equal, expect_layers, expect_type
+from helpers.exercises import (
+    CheckFailed,
+    Exercise,
+    expect_equal,
+    expect_function,
+    expect_layers,
+    expect_returned,
+    expect_type,
+)
 
 # --------------------------------------------------------------------------- Exercise 1
 
@@ -69,17 +77,14 @@ def vgg_base_params(blocks=VGG19_BLOCKS, in_channels: int = 3) -> int:
 def _check_vgg_block(vgg_block, vgg19_base) -> str:
     import keras
 
-    if not callable(vgg_block):
-        raise CheckFailed("vgg_block should be a function vgg_block(x, filters, n_convs), "
-                          f"but it is a {type(vgg_block).__name__}.")
+    expect_function(vgg_block, "vgg_block", "vgg_block(x, filters, n_convs)")
     inputs = keras.Input(shape=(16, 16, 3))
     try:
         outputs = vgg_block(inputs, 8, 3)
     except TypeError as exc:
         raise CheckFailed(f"vgg_block(x, 8, 3) failed: {exc}. It takes a tensor, the number "
                           "of filters and the number of convolutions.") from None
-    if outputs is None:
-        raise CheckFailed("vgg_block(x, 8, 3) returned None: did you forget `return`?")
+    expect_returned(outputs, "vgg_block(x, 8, 3)")
     block = keras.Model(inputs, outputs)
     conv = ("Conv2D", {"filters": 8, "kernel_size": (3, 3), "strides": (1, 1),
                        "padding": "same", "activation": "relu"})

@@ -5,15 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from helpers.arithmetic import conv_multiplications, conv_params, dense_params
-from helpers.exercises import CheckFailed, Exercise, expect_close, expect_type
+from helpers.exercises import CheckFailed, Exercise, expect_close, expect_function, expect_type
 
 # --------------------------------------------------------------------------- Exercise 1
 
 
 def _check_pointwise(pointwise_conv) -> str:
-    if not callable(pointwise_conv):
-        raise CheckFailed("pointwise_conv should be a function (x, kernel, bias) -> array, but "
-                          f"it is a {type(pointwise_conv).__name__}.")
+    expect_function(pointwise_conv, "pointwise_conv", "(x, kernel, bias) -> array")
     rng = np.random.default_rng(0)
     for shape, k in (((2, 5, 5, 8), 4), ((1, 3, 7, 3), 6), ((4, 2, 2, 16), 1)):
         x = rng.normal(size=shape).astype("float32")
@@ -98,9 +96,8 @@ MODULE_3A_V3 = {"input": (28, 28, 192), "1x1": [(1, 64)], "3x3": [(1, 96), (3, 1
 def _check_v3_style(inception_v3_style) -> str:
     import keras
 
-    if not callable(inception_v3_style):
-        raise CheckFailed("inception_v3_style should be a function (x, f1, f3_reduce, f3, "
-                          "f5_reduce, f5, pool_proj, name) returning a tensor.")
+    expect_function(inception_v3_style, "inception_v3_style",
+                    "(x, f1, f3_reduce, f3, f5_reduce, f5, pool_proj, name) -> tensor")
     inputs = keras.Input((28, 28, 192))
     outputs = inception_v3_style(inputs, 64, 96, 128, 16, 32, 32, "check")
     model = keras.Model(inputs, outputs)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from helpers.arithmetic import conv_params, dense_params
-from helpers.exercises import CheckFailed, Exercise, expect_type
+from helpers.exercises import CheckFailed, Exercise, expect_function, expect_returned, expect_type
 
 BN = 4  # numbers per channel in a BatchNormalization layer: gamma, beta, moving mean, variance
 
@@ -57,14 +57,11 @@ BOTTLENECK_CASES = [(256, 64, 256, False), (64, 64, 256, True), (256, 128, 512, 
 
 
 def _check_bottleneck_params(fn) -> str:
-    if not callable(fn):
-        raise CheckFailed("bottleneck_params should be a function (c_in, mid, c_out, "
-                          f"projection) -> int, but it is a {type(fn).__name__}.")
+    expect_function(fn, "bottleneck_params", "(c_in, mid, c_out, projection) -> int")
     for c_in, mid, c_out, projection in BOTTLENECK_CASES:
         case = f"bottleneck_params({c_in}, {mid}, {c_out}, projection={projection})"
         got = fn(c_in, mid, c_out, projection)
-        if got is None:
-            raise CheckFailed(f"{case} returned None: did you forget `return`?")
+        expect_returned(got, case)
         expect_type(got, (int, np.integer), case)
         want = bottleneck_params(c_in, mid, c_out, projection)
         if int(got) == want:
@@ -119,14 +116,11 @@ def basic_block_params(c_in: int, filters: int, projection: bool) -> int:
 def _check_basic_block(basic_block) -> str:
     import keras
 
-    if not callable(basic_block):
-        raise CheckFailed("basic_block should be a function (x, filters, strides) -> tensor, "
-                          f"but it is a {type(basic_block).__name__}.")
+    expect_function(basic_block, "basic_block", "(x, filters, strides) -> tensor")
     for filters, strides, size in ((16, 1, 8), (32, 2, 4)):
         inputs = keras.Input((8, 8, 16))
         outputs = basic_block(inputs, filters, strides)
-        if outputs is None:
-            raise CheckFailed("basic_block returned None: did you forget `return`?")
+        expect_returned(outputs, f"basic_block(x, {filters}, {strides})")
         model = keras.Model(inputs, outputs)
         case = f"basic_block(x, {filters}, strides={strides}) on an 8x8x16 input"
         shape = tuple(model.output_shape[1:])
@@ -228,14 +222,11 @@ DENSENET_CASES = [((6, 12, 24, 16), 32, 64, 0.5), ((6, 12, 32, 32), 32, 64, 0.5)
 
 
 def _check_densenet_channels(fn) -> str:
-    if not callable(fn):
-        raise CheckFailed("densenet_channels should be a function (blocks, growth_rate, stem, "
-                          f"compression) -> list, but it is a {type(fn).__name__}.")
+    expect_function(fn, "densenet_channels", "(blocks, growth_rate, stem, compression) -> list")
     for blocks, k, stem, compression in DENSENET_CASES:
         case = f"densenet_channels({blocks}, {k}, stem={stem}, compression={compression})"
         got = fn(blocks, k, stem, compression)
-        if got is None:
-            raise CheckFailed(f"{case} returned None: did you forget `return`?")
+        expect_returned(got, case)
         try:
             got = [int(v) for v in got]
         except (TypeError, ValueError):
