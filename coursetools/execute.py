@@ -7,6 +7,7 @@ does not stop when interrupted, the remaining cells are marked "not run".
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -120,16 +121,13 @@ def run_cells(nb: nbformat.NotebookNode, *, timeout: int = 120, cwd: Path | None
         error_on_timeout={"ename": _TIMEOUT, "evalue": f"timed out after {timeout} s",
                           "traceback": []})
     kernel_env = {**os.environ, **KERNEL_ENV, **(env or {})}
-    where = {"env": kernel_env, "cwd": str(cwd or Path.cwd())}
-    if log is None:
-        return _run_all(client, nb, (timeout, interrupt_grace), stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL, **where)
-    with open(log, "ab") as sink:
-        return _run_all(client, nb, (timeout, interrupt_grace), stdout=sink, stderr=sink,
-                        **where)
+    sink = open(log, "ab") if log is not None else contextlib.nullcontext(subprocess.DEVNULL)
+    with sink as output:
+        return _run_all(client, nb, timeout, interrupt_grace, env=kernel_env,
+                        cwd=str(cwd or Path.cwd()), stdout=output, stderr=output)
 
 
-def _run_all(client: NotebookClient, nb: nbformat.NotebookNode, limits: tuple[int, float],
+def _run_all(client: NotebookClient, nb: nbformat.NotebookNode, timeout: int, grace: float,
              **kernel_args: Any) -> list[CellResult]:
     results: list[CellResult] = []
     stopped = ""
@@ -141,7 +139,7 @@ def _run_all(client: NotebookClient, nb: nbformat.NotebookNode, limits: tuple[in
                 if stopped:
                     results.append(CellResult(index, "not run", evalue=stopped))
                     continue
-                result, stopped = _run_one(client, cell, index, *limits)
+                result, stopped = _run_one(client, cell, index, timeout, grace)
                 results.append(result)
     except (RuntimeError, TimeoutError, OSError) as exc:
         if not results:

@@ -33,6 +33,7 @@ import nbformat
 
 from coursetools.execute import CellResult, KernelStartError, run_cells
 from coursetools.markers import (
+    ANSWER_STUB,
     HEADING,
     MarkerError,
     NotebookExercises,
@@ -97,6 +98,12 @@ def match_notebook(name: str, notebooks: Path, metadata_name: str = "") -> Path 
     number = re.match(r"(\d{2})(?!\d)", name)
     matches = sorted(Path(notebooks).glob(f"{number.group(1)}_*.ipynb")) if number else []
     return matches[0] if len(matches) == 1 else None
+
+
+def read_instructor(path: Path) -> tuple[nbformat.NotebookNode, NotebookExercises]:
+    """An instructor notebook and its exercises (points from its exercise module)."""
+    nb = nbformat.read(path, as_version=4)
+    return nb, find_exercises(nb, path.name, exercise_module_points(nb))
 
 
 # --------------------------------------------------------------------------- assembling
@@ -219,7 +226,7 @@ def exercise_rows(graded: nbformat.NotebookNode, results: dict[int, CellResult],
         if exercise.answer is not None:
             answer = "".join(cell_source(graded.cells[j])
                              for j in cells_of.get((ex_id, "answer"), []))
-            text = answer.replace("YOUR ANSWER HERE", "").replace("**Your answer:**", "").strip()
+            text = answer.replace(ANSWER_STUB, "").replace("**Your answer:**", "").strip()
             label = ex_id if not exercise.solutions else f"{ex_id} (written)"
             rows.append(_row(base, label, "manual", "",
                              (exercise.points or "") if exercise.written else "",
@@ -266,7 +273,8 @@ def grade_submission(sub: Submission, notebooks: Path = NOTEBOOK_DIR, *, timeout
                        "<student>__<notebook>.ipynb or put it in a folder named after the "
                        "student")
     try:
-        data = json.loads(sub.path.read_bytes().decode("utf-8"))
+        text = sub.path.read_bytes().decode("utf-8")
+        json.loads(text)  # to say "not valid JSON" apart from other notebook errors
     except (ValueError, UnicodeDecodeError) as exc:
         instructor = match_notebook(sub.name, notebooks)
         base.notebook = instructor.name if instructor else sub.name
@@ -275,7 +283,7 @@ def grade_submission(sub: Submission, notebooks: Path = NOTEBOOK_DIR, *, timeout
     except OSError as exc:
         return problem(f"cannot read the file: {exc}")
     try:
-        submission = nbformat.reads(json.dumps(data), as_version=4)
+        submission = nbformat.reads(text, as_version=4)
         if not isinstance(submission.get("cells"), list):
             raise ValueError("it has no list of cells")
         recorded = submission.metadata.get("course", {})
@@ -288,9 +296,7 @@ def grade_submission(sub: Submission, notebooks: Path = NOTEBOOK_DIR, *, timeout
                        "file like the course notebook, e.g. <student>__00_getting_started.ipynb")
     base.notebook = instructor_path.name
     try:
-        instructor = nbformat.read(instructor_path, as_version=4)
-        exercises = find_exercises(instructor, instructor_path.name,
-                                   exercise_module_points(instructor))
+        instructor, exercises = read_instructor(instructor_path)
     except (MarkerError, ValueError, OSError) as exc:
         return problem(f"cannot read the instructor notebook {instructor_path.name}: {exc}")
     try:
@@ -334,8 +340,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _max_points(instructor: Path) -> int | str:
     try:
-        nb = nbformat.read(instructor, as_version=4)
-        return find_exercises(nb, instructor.name, exercise_module_points(nb)).max_points
+        return read_instructor(instructor)[1].max_points
     except (MarkerError, ValueError, OSError):
         return ""
 

@@ -149,9 +149,10 @@ def read_manifest(out: Path) -> tuple[dict[str, dict[str, str]], str]:
         return {}, ""
     try:
         files = json.loads(path.read_text(encoding="utf-8"))["files"]
-        assert isinstance(files, dict)
+        if not isinstance(files, dict):
+            raise TypeError("files is not a mapping")
         return files, ""
-    except (ValueError, KeyError, TypeError, AssertionError):
+    except (ValueError, KeyError, TypeError):
         return {}, (f"{path} is unreadable, so every existing student copy counts as edited; "
                     f"check them, then run {FORCE_HINT}.")
 

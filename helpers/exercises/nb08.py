@@ -66,10 +66,9 @@ def _check_bottleneck_params(fn) -> str:
         want = bottleneck_params(c_in, mid, c_out, projection)
         if int(got) == want:
             continue
-        bn = BN * (2 * mid + c_out + (c_out if projection else 0))
-        biases = 2 * mid + c_out + (c_out if projection else 0)
+        biases = 2 * mid + c_out + (c_out if projection else 0)  # one per output channel
         shortcut = conv_params(1, c_in, c_out) + BN * c_out
-        if int(got) == want - bn:
+        if int(got) == want - BN * biases:
             reason = ("the batch-normalization layers are missing: each has 4 numbers per "
                       "channel (gamma, beta, moving mean, moving variance).")
         elif int(got) == want - biases:
