@@ -1,8 +1,10 @@
-"""Shared plumbing for the course notebooks: set-up, data, plots and CNN arithmetic.
+"""Shared plumbing for the course notebooks: set-up, data, plots, CNN arithmetic and the
+classic networks already built (``helpers.architectures``).
 
 Import what a notebook needs, e.g. ``from helpers import setup, load_fashion_mnist``.
 """
 
+from helpers import architectures
 from helpers.arithmetic import (
     LayerTable,
     conv_multiplications,
@@ -31,7 +33,7 @@ from helpers.plots import (
 from helpers.runtime import RuntimeInfo, setup
 
 __all__ = [
-    "DatasetUnavailableError", "ImageDataset", "LayerTable", "RuntimeInfo",
+    "DatasetUnavailableError", "ImageDataset", "LayerTable", "RuntimeInfo", "architectures",
     "confusion_matrix", "conv_multiplications", "conv_output_size", "conv_params",
     "dense_params", "layer_table", "load_cifar10", "load_digits", "load_fashion_mnist",
     "load_mnist", "plot_confusion_matrix", "plot_history", "plot_image_grid",
