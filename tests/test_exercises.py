@@ -15,6 +15,7 @@ from helpers.exercises import (
     expect_returned,
     expect_shape,
     expect_type,
+    expect_whole_number,
 )
 
 
@@ -123,6 +124,17 @@ def test_expect_returned():
     expect_returned([], "f(1)")
     with pytest.raises(CheckFailed, match=r"f\(1\) returned None: did you forget `return`\?"):
         expect_returned(None, "f(1)")
+
+
+def test_expect_whole_number():
+    assert expect_whole_number(12) == 12 and type(expect_whole_number(np.int64(12))) is int
+    assert expect_whole_number(12.0) == 12 and type(expect_whole_number(np.float32(3))) is int
+    with pytest.raises(CheckFailed, match=r"n is 12\.5, but a count is a whole number: use //"):
+        expect_whole_number(12.5, "n")
+    with pytest.raises(CheckFailed, match="whole number"):
+        expect_whole_number(float("nan"), "n")
+    with pytest.raises(CheckFailed, match="n should be an int or integer or float or floating"):
+        expect_whole_number("12", "n")
 
 
 def test_expect_equal():

@@ -68,3 +68,6 @@ def test_q4_bottleneck():
         ex.q4.check(150_528_000, 47)
     with pytest.raises(CheckFailed, match="direct_mults"):
         ex.q4.check(14 * 14 * 480 * 25 * 64 // 2, 46)
+    ex.q4.check(150_528_000.0, 46)  # a float from / is fine when it is whole
+    with pytest.raises(CheckFailed, match="direct_mults is 150528000.7, but a count is a whole"):
+        ex.q4.check(150_528_000.7, 46)

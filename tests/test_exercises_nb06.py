@@ -12,6 +12,7 @@ RGB = [5 * 5 * 3 * 6 + 6, 5 * 5 * 6 * 16 + 16, 400 * 120 + 120, 120 * 84 + 84, 8
 
 def test_q1_rgb_params():
     ex.q1.check(RGB, sum(RGB))
+    ex.q1.check([float(v) for v in RGB], sum(RGB))  # whole floats from / are fine
     assert RGB[0] == 456 and sum(RGB) == 62_006
     assert sum(ex.lenet_params(1)) == 61_706
 
@@ -23,6 +24,8 @@ def test_q1_rgb_params():
     (RGB[:4], sum(RGB), "5 weight layers"),
     (RGB, sum(RGB) - 1, "rgb_total"),
     ("456", 0, "list"),
+    ([456, "2416", 48_120, 10_164, 850], 62_006, r"rgb_params\[1\] should be an int"),
+    ([456.5, 2_416, 48_120, 10_164, 850], 62_006, r"rgb_params\[0\] is 456.5"),
 ])
 def test_q1_rejects(params, total, reason):
     with pytest.raises(CheckFailed, match=reason):

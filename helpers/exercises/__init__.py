@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["CheckFailed", "Exercise", "expect_close", "expect_equal", "expect_function",
-           "expect_layers", "expect_returned", "expect_shape", "expect_type"]
+           "expect_layers", "expect_returned", "expect_shape", "expect_type", "expect_whole_number"]
 
 
 class CheckFailed(AssertionError):
@@ -68,6 +68,18 @@ def expect_type(value: Any, types: type | tuple[type, ...], what: str = "your an
         raise CheckFailed(f"{what} should be {_article(names)} {names}, but it is "
                           f"{_article(type(value).__name__)} {type(value).__name__} "
                           f"({value!r:.60}).")
+
+
+def expect_whole_number(value: Any, what: str = "your answer") -> int:
+    """``value`` is a whole number (an int, or a float such as 12.0 from ``/``); returns it as
+    an int."""
+    expect_type(value, (int, np.integer, float, np.floating), what)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if not float(value).is_integer():
+        raise CheckFailed(f"{what} is {value!r}, but a count is a whole number: use // for "
+                          "whole-number division, or int(...).")
+    return int(value)
 
 
 def _article(word: str) -> str:

@@ -18,6 +18,7 @@ from helpers.exercises import (
     expect_equal,
     expect_function,
     expect_type,
+    expect_whole_number,
 )
 
 # --------------------------------------------------------------------------- Exercise 1
@@ -151,10 +152,10 @@ def _bottleneck_mults(b: int) -> int:
 
 
 def _check_bottleneck(direct_mults, b_max) -> str:
-    expect_type(direct_mults, (int, np.integer, float), "direct_mults")
+    direct_mults = expect_whole_number(direct_mults, "direct_mults")
     expect_type(b_max, (int, np.integer), "b_max")
     direct = conv_multiplications((14, 14, 480), 5, 64, "same")
-    expect_equal(int(direct_mults), direct, "direct_mults")
+    expect_equal(direct_mults, direct, "direct_mults")
     best = max(b for b in range(1, 481) if _bottleneck_mults(b) <= direct / 8)
     if b_max > best:
         raise CheckFailed(f"with b = {b_max} the bottleneck needs {_bottleneck_mults(b_max):,} "

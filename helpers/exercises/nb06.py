@@ -13,6 +13,7 @@ from helpers.exercises import (
     expect_layers,
     expect_returned,
     expect_type,
+    expect_whole_number,
 )
 
 # --------------------------------------------------------------------------- Exercise 1
@@ -28,7 +29,7 @@ def _check_rgb_params(rgb_params, rgb_total) -> str:
     if not isinstance(rgb_params, list | tuple | np.ndarray):
         raise CheckFailed("rgb_params should be a list of 5 numbers (one per weight layer), "
                           f"but it is a {type(rgb_params).__name__}.")
-    got = [int(v) for v in rgb_params]
+    got = [expect_whole_number(v, f"rgb_params[{i}]") for i, v in enumerate(rgb_params)]
     want = lenet_params(3)
     if len(got) != 5:
         raise CheckFailed(f"rgb_params has {len(got)} numbers; LeNet-5 has 5 weight layers "
