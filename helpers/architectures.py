@@ -23,7 +23,10 @@ GOOGLENET_INCEPTION_BLOCKS: dict[str, tuple[int, int, int, int, int, int]] = {
 
 
 def lenet5() -> Any:
-    """LeNet-5 as in LeCun et al. 1998: 32x32x1 input, tanh, average pooling (61,706 params)."""
+    """LeNet-5's layer sizes as most re-implementations build it: 32x32x1 input, tanh, average
+    pooling, a fully connected C3 and a trainable dense output layer (61,706 parameters). The
+    1998 paper's sparse C3, trainable subsampling and fixed RBF output units give exactly
+    60,000 (notebook 06 derives both)."""
     import keras
     from keras import layers
 
