@@ -83,6 +83,18 @@ def test_hint_and_solution_print(q1, capsys):
     assert "Solution to Exercise 1:\nsix = 2 * 3" in out
 
 
+def test_feedback_html_keeps_line_breaks_and_indentation():
+    from helpers.exercises import feedback_html
+
+    code = "def f(x):\n    if x < 1:\n        return '<a>'\n    return x"
+    page = feedback_html("Solution to Exercise 1:", "#555555", code=code)
+    pre = page[page.index("<pre"):]
+    assert pre.count("\n") == 3 and "\n        return" in pre  # lines and indentation kept
+    assert "&lt;a&gt;" in pre and "<a>" not in pre           # code is escaped, not rendered
+    hint = feedback_html("first line\nsecond line", "#1f4e9c")
+    assert "white-space: pre-wrap" in hint and "<pre" not in hint
+
+
 def test_exercise_attributes_and_points(q1):
     assert q1.points == 2 and repr(q1) == "Exercise('Exercise 1', points=2)"
     with pytest.raises(ValueError, match="points"):

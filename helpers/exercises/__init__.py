@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["CheckFailed", "Exercise", "expect_close", "expect_equal", "expect_function",
-           "expect_layers", "expect_returned", "expect_shape", "expect_type", "expect_whole_number"]
+           "expect_layers", "expect_returned", "expect_shape", "expect_type", "expect_whole_number",
+           "feedback_html"]
 
 
 class CheckFailed(AssertionError):
@@ -41,18 +42,28 @@ class CheckFailed(AssertionError):
         return [f"\x1b[31m{self}\x1b[0m"]
 
 
-def _display(text: str, colour: str) -> None:
+def feedback_html(text: str, colour: str, *, code: str = "") -> str:
+    """The HTML that Jupyter shows for ``text``, line breaks kept; ``code`` (a solution)
+    follows it in a ``<pre>`` block, so that its indentation survives."""
+    body = f'<div style="color:{colour}; white-space: pre-wrap">{html.escape(text)}</div>'
+    if code:
+        body += (f'<pre style="color:{colour}; margin: 0.3em 0 0 0">'
+                 f"{html.escape(code)}</pre>")
+    return body
+
+
+def _display(text: str, colour: str, *, code: str = "") -> None:
     """Show coloured feedback: HTML in Jupyter, plain text elsewhere."""
     try:
         from IPython import get_ipython
         from IPython.display import HTML, display
 
         if get_ipython() is not None and type(get_ipython()).__name__ == "ZMQInteractiveShell":
-            display(HTML(f'<div style="color:{colour}">{html.escape(text)}</div>'))
+            display(HTML(feedback_html(text, colour, code=code)))
             return
     except ImportError:
         pass
-    print(text)
+    print(f"{text}\n{code}" if code else text)
 
 
 # --------------------------------------------------------------------------- expectations
@@ -238,4 +249,4 @@ class Exercise:
 
     def solution(self) -> None:
         """Show the reference solution."""
-        _display(f"Solution to {self.name}:\n{self._solution}", "#555555")
+        _display(f"Solution to {self.name}:", "#555555", code=self._solution)
