@@ -25,7 +25,6 @@ from helpers.data import (
     stratified_indices,
 )
 from helpers.plots import (
-    confusion_matrix,
     plot_confusion_matrix,
     plot_history,
     plot_image_grid,
@@ -34,7 +33,7 @@ from helpers.runtime import RuntimeInfo, setup
 
 __all__ = [
     "DatasetUnavailableError", "ImageDataset", "LayerTable", "RuntimeInfo", "architectures",
-    "confusion_matrix", "conv_multiplications", "conv_output_size", "conv_params",
+    "conv_multiplications", "conv_output_size", "conv_params",
     "dense_params", "layer_table", "load_cifar10", "load_digits", "load_fashion_mnist",
     "load_mnist", "plot_confusion_matrix", "plot_history", "plot_image_grid",
     "pool_output_size", "sample_photos", "setup", "stratified_indices",

@@ -90,30 +90,23 @@ def plot_image_grid(images: np.ndarray, labels: Sequence[int] | None = None, *,
     return fig
 
 
-def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int],
-                     num_classes: int | None = None) -> np.ndarray:
-    """Counts ``m[i, j]`` of examples of true class i predicted as class j."""
-    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
-    if len(y_true) != len(y_pred):
-        raise ValueError(f"y_true has {len(y_true)} labels but y_pred has {len(y_pred)}")
-    if len(y_true) == 0:
-        raise ValueError("no labels given")
-    if (y_true < 0).any() or (y_pred < 0).any():
-        raise ValueError("labels must be class indices 0, 1, 2, ...; found a negative one")
-    k = int(max(y_true.max(), y_pred.max())) + 1 if num_classes is None else num_classes
-    if y_true.max() >= k or y_pred.max() >= k:
-        raise ValueError(f"a label is >= num_classes={k}")
-    m = np.zeros((k, k), dtype=np.int64)
-    np.add.at(m, (y_true.astype(int), y_pred.astype(int)), 1)
-    return m
-
-
 def plot_confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], *,
                           class_names: Sequence[str] | None = None, normalize: bool = False,
                           title: str | None = None) -> Figure:
-    """A confusion-matrix heat map (rows: true class, columns: predicted class)."""
-    k = len(class_names) if class_names is not None else None
-    m = confusion_matrix(y_true, y_pred, k)
+    """A confusion-matrix heat map (rows: true class, columns: predicted class), counted by
+    ``sklearn.metrics.confusion_matrix``; ``class_names`` fixes the classes 0..K-1."""
+    from sklearn.metrics import confusion_matrix
+
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    if len(y_true) != len(y_pred) or len(y_true) == 0:
+        raise ValueError(f"y_true and y_pred need the same, non-zero number of labels; got "
+                         f"{len(y_true)} and {len(y_pred)}")
+    k = (len(class_names) if class_names is not None
+         else int(max(y_true.max(), y_pred.max())) + 1)
+    if min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= k:
+        raise ValueError(f"labels must be class indices 0..{k - 1} (one per class name); found "
+                         f"{min(y_true.min(), y_pred.min())}..{max(y_true.max(), y_pred.max())}")
+    m = confusion_matrix(y_true, y_pred, labels=np.arange(k))
     values = m / np.maximum(m.sum(axis=1, keepdims=True), 1) if normalize else m
     names = list(class_names) if class_names is not None else [str(i) for i in range(len(m))]
     size = max(4.0, 0.55 * len(m) + 2)
