@@ -38,8 +38,7 @@ def test_q1_accepts_the_modules_own_reference():
 @pytest.mark.parametrize("fn, reason", [
     (lambda g, d, o, z: _update(g, d, o, z, target=0.0, both=True), "discriminator's weights"),
     (lambda g, d, o, z: _update(g, d, o, z, both=True), "discriminator is idle"),
-    (lambda g, d, o, z: _update(g, d, o, z, target=0.0), "target is tf.ones_like"),
-    (ex._reference_loss_with_zeros, "With zeros"),
+    (lambda g, d, o, z: _update(g, d, o, z, target=0.0), "target is tf.ones_like.*With zeros"),
     (lambda g, d, o, z: _update(g, d, o, z, give_loss=False), "return"),
     (lambda g, d, o, z: bce(tf.ones((16, 1)), d(g(z))), "did not change"),
     (lambda g, d, o, z: 2 * _update(g, d, o, z), "returned loss"),

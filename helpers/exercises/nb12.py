@@ -88,20 +88,6 @@ def _check_generator_update(fn: Any) -> str:
             "gradient still flows back through the discriminator's layers.")
 
 
-def _reference_loss_with_zeros(generator: Any, discriminator: Any, optimizer: Any,
-                               z: Any) -> Any:  # used by the tests only
-    import keras
-    import tensorflow as tf
-
-    bce = keras.losses.BinaryCrossentropy(from_logits=True)
-    with tf.GradientTape() as tape:
-        logits = discriminator(generator(z, training=True), training=False)
-        loss = bce(tf.zeros_like(logits), logits)
-    weights = generator.trainable_weights
-    optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights, strict=True))
-    return loss
-
-
 q1 = Exercise(
     "Exercise 1",
     _check_generator_update,
