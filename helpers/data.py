@@ -184,9 +184,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 def stratified_indices(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     """Indices of a seeded subset of ``n`` examples with the class proportions of ``labels``.
 
-    Each class gets its share of ``n`` (largest remainders break ties), drawn at random
-    without replacement; the result is shuffled.
+    A thin wrapper round scikit-learn's ``train_test_split(..., stratify=labels)`` that
+    returns the (shuffled) indices and explains bad input in the course's words.
     """
+    from sklearn.model_selection import train_test_split
+
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must be 1-D class indices, got shape {labels.shape}")
@@ -194,15 +196,19 @@ def stratified_indices(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     if not 0 < n <= len(labels):
         raise ValueError(f"n must be between 1 and {len(labels)} (the number of examples), got {n}")
-    rng = np.random.default_rng(seed)
-    classes, counts = np.unique(labels, return_counts=True)
-    exact = counts / counts.sum() * n
-    share = np.floor(exact).astype(int)
-    remainder_order = np.argsort(-(exact - share), kind="stable")
-    share[remainder_order[: n - share.sum()]] += 1
-    picked = [rng.choice(np.flatnonzero(labels == c), size=k, replace=False)
-              for c, k in zip(classes, share, strict=True) if k]
-    return rng.permutation(np.concatenate(picked))
+    everything = np.arange(len(labels))
+    if n == len(labels):
+        return np.random.default_rng(seed).permutation(everything)
+    try:
+        picked, _ = train_test_split(everything, train_size=int(n), stratify=labels,
+                                     random_state=seed)
+    except ValueError as err:
+        classes = len(np.unique(labels))
+        raise ValueError(
+            f"cannot draw a stratified subset of {n} from {len(labels)} examples of {classes} "
+            f"classes ({err}); ask for at least one example per class, and leave at least one "
+            "per class out") from err
+    return picked
 
 
 def _finish(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
@@ -336,29 +342,16 @@ def load_cifar10(n_train: int | None = None, n_test: int | None = None, *, seed:
     return data
 
 
-def resize_images(images: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
-    """Bilinearly resize a batch of images (N, H, W) or (N, H, W, C) to ``size``."""
-    images = np.asarray(images)
-    if images.ndim not in (3, 4):
-        raise ValueError(f"images must have shape (N, H, W) or (N, H, W, C), got {images.shape}")
+def _resize(images: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of (N, H, W) images with ``keras.ops.image.resize``."""
     height, width = (size, size) if isinstance(size, int) else tuple(size)
     if height < 1 or width < 1:
         raise ValueError(f"size must be positive, got {size}")
-    squeeze = images.ndim == 3
-    batch = images[..., None] if squeeze else images
-    n, h, w, _ = batch.shape
-    # Separable bilinear interpolation with pixel centres aligned (as tf.image.resize does).
-    ys = np.clip((np.arange(height) + 0.5) * h / height - 0.5, 0, h - 1)
-    xs = np.clip((np.arange(width) + 0.5) * w / width - 0.5, 0, w - 1)
-    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
-    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
-    wy, wx = (ys - y0)[None, :, None, None], (xs - x0)[None, None, :, None]
-    b = batch.astype("float32")
-    top = b[:, y0][:, :, x0] * (1 - wx) + b[:, y0][:, :, x1] * wx
-    bottom = b[:, y1][:, :, x0] * (1 - wx) + b[:, y1][:, :, x1] * wx
-    out = top * (1 - wy) + bottom * wy
-    out = out.astype("float32")
-    return out[..., 0] if squeeze else out
+    import keras
+
+    resized = keras.ops.image.resize(images[..., None], (height, width), interpolation="bilinear",
+                                     antialias=False, data_format="channels_last")
+    return keras.ops.convert_to_numpy(resized)[..., 0].astype("float32")
 
 
 def load_digits(size: int | tuple[int, int] | None = None, *, test_fraction: float = 0.25,
@@ -372,6 +365,7 @@ def load_digits(size: int | tuple[int, int] | None = None, *, test_fraction: flo
         channel_axis: add a trailing channel axis.
     """
     from sklearn.datasets import load_digits as sk_load_digits
+    from sklearn.model_selection import train_test_split
 
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
@@ -379,11 +373,9 @@ def load_digits(size: int | tuple[int, int] | None = None, *, test_fraction: flo
     x = (digits.images / 16.0).astype("float32")
     y = digits.target.astype("int64")
     if size is not None:
-        x = np.clip(resize_images(x, size), 0.0, 1.0)
-    test_idx = stratified_indices(y, max(1, round(len(y) * test_fraction)), seed)
-    mask = np.zeros(len(y), dtype=bool)
-    mask[test_idx] = True
-    train_idx = np.random.default_rng(seed).permutation(np.flatnonzero(~mask))
+        x = np.clip(_resize(x, size), 0.0, 1.0)
+    train_idx, test_idx = train_test_split(np.arange(len(y)), test_size=test_fraction,
+                                           stratify=y, random_state=seed)
     if channel_axis:
         x = x[..., None]
     return ImageDataset(x[train_idx], y[train_idx], x[test_idx], y[test_idx],

@@ -1,8 +1,9 @@
 """Runtime set-up: one call at the top of every notebook.
 
-``setup()`` seeds every random number generator the course uses, quiets TensorFlow's
-C++ logging, turns on GPU memory growth when a GPU exists, and prints one line saying
-what the notebook runs on.
+``setup()`` seeds every random number generator the course uses, turns on TensorFlow's op
+determinism (so that a rerun on the same machine gives the same numbers, on a GPU too), quiets
+TensorFlow's C++ logging, turns on GPU memory growth when a GPU exists, and prints one line
+saying what the notebook runs on.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ class RuntimeInfo:
     device: str
     gpus: tuple[str, ...]
     seed: int
+    deterministic: bool = True
 
     def line(self) -> str:
         """The one line ``setup()`` prints."""
         return (
             f"TensorFlow {self.tensorflow} | Keras {self.keras} | "
             f"device: {self.device} | seed: {self.seed}"
+            + ("" if self.deterministic else " | op determinism off")
         )
 
 
@@ -89,11 +92,16 @@ def describe_device(gpu_names: Sequence[str]) -> str:
 
 
 def setup(seed: int = DEFAULT_SEED, *, gpus: Sequence[Any] | None = None,
-          verbose: bool = True) -> RuntimeInfo:
-    """Seed Python, NumPy and Keras, quiet TF logging, enable GPU memory growth.
+          deterministic: bool = True, verbose: bool = True) -> RuntimeInfo:
+    """Seed Python, NumPy and Keras, turn on op determinism, quiet TF logging, enable GPU
+    memory growth.
 
     Args:
         seed: the seed for ``random``, NumPy and Keras/TensorFlow.
+        deterministic: call ``tf.config.experimental.enable_op_determinism()``: the same
+            seed on the same hardware and software then gives the same numbers, GPU included
+            (at some cost in speed there). It stays on for the rest of the process; another
+            machine, TensorFlow version or thread count may still round differently.
         gpus: physical GPU devices to configure; by default the ones TensorFlow lists.
             (Tests pass a simulated list here.)
         verbose: print the one-line summary.
@@ -102,6 +110,8 @@ def setup(seed: int = DEFAULT_SEED, *, gpus: Sequence[Any] | None = None,
         A :class:`RuntimeInfo` with versions, device and seed.
     """
     seed = _check_seed(seed)
+    if not isinstance(deterministic, bool):
+        raise TypeError(f"deterministic must be True or False, got {deterministic!r}")
     # Must be set before TensorFlow is imported to silence its C++ start-up logging.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -126,6 +136,8 @@ def setup(seed: int = DEFAULT_SEED, *, gpus: Sequence[Any] | None = None,
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)  # seeds Python, NumPy and the backend together
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
 
     info = RuntimeInfo(
         tensorflow=tf.__version__,
@@ -133,6 +145,7 @@ def setup(seed: int = DEFAULT_SEED, *, gpus: Sequence[Any] | None = None,
         device=describe_device(names),
         gpus=tuple(names),
         seed=seed,
+        deterministic=deterministic,
     )
     if verbose:
         print(info.line())

@@ -22,7 +22,6 @@ from helpers.data import (
     load_fashion_mnist,
     load_mnist,
     read_idx,
-    resize_images,
     sample_photos,
     stratified_indices,
 )
@@ -189,6 +188,13 @@ def test_stratified_indices_keeps_proportions():
     np.testing.assert_array_equal(idx, stratified_indices(labels, 10, seed=0))
 
 
+def test_stratified_indices_whole_set_and_too_small():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    assert sorted(stratified_indices(labels, 6, seed=1).tolist()) == list(range(6))
+    with pytest.raises(ValueError, match="at least one example per class"):
+        stratified_indices(labels, 2, seed=0)
+
+
 def test_stratified_indices_bad_input():
     with pytest.raises(ValueError, match="1-D"):
         stratified_indices(np.zeros((3, 2)), 2)
@@ -248,17 +254,13 @@ def test_load_digits_sizes_and_split():
         load_digits(test_fraction=1.5)
 
 
-def test_resize_images_matches_tensorflow():
-    tf = pytest.importorskip("tensorflow")
-    x = np.random.default_rng(0).random((2, 8, 8, 1)).astype("float32")
-    ours = resize_images(x, (28, 32))
-    theirs = tf.image.resize(x, (28, 32), method="bilinear").numpy()
-    assert ours.dtype == np.float32
-    np.testing.assert_allclose(ours, theirs, atol=1e-5)
-    with pytest.raises(ValueError, match="shape"):
-        resize_images(np.zeros((8, 8)), 4)
+def test_load_digits_resized_shape_dtype_and_range():
+    pytest.importorskip("keras")
+    data = load_digits(size=(28, 32), seed=0, channel_axis=False)
+    assert data.x_train.shape[1:] == (28, 32) and data.x_train.dtype == np.float32
+    assert data.x_train.min() >= 0.0 and data.x_train.max() <= 1.0
     with pytest.raises(ValueError, match="positive"):
-        resize_images(np.zeros((1, 8, 8)), 0)
+        load_digits(size=0)
 
 
 def test_sample_photos():

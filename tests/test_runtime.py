@@ -14,6 +14,26 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 
+@pytest.fixture(autouse=True)
+def record_determinism(monkeypatch):
+    """Keep op determinism (process-wide, irreversible) out of the test process; record calls."""
+    calls = []
+    monkeypatch.setattr(tf.config.experimental, "enable_op_determinism",
+                        lambda: calls.append(True))
+    return calls
+
+
+def test_op_determinism_is_on_by_default_and_can_be_refused(record_determinism):
+    info = setup(5, verbose=False)
+    assert record_determinism == [True] and info.deterministic
+    assert "determinism" not in info.line()
+    info = setup(5, deterministic=False, verbose=False)
+    assert record_determinism == [True] and not info.deterministic
+    assert info.line().endswith("| op determinism off")
+    with pytest.raises(TypeError, match="deterministic must be True or False"):
+        setup(5, deterministic="yes")
+
+
 def test_prints_one_line_and_seeds(capsys):
     info = setup(7)
     out = capsys.readouterr().out.strip().splitlines()
@@ -74,11 +94,14 @@ def test_native_startup_noise_is_hidden_but_python_errors_are_not():
     import sys
 
     code = ("import helpers; helpers.setup(3)\n"
+            "from tensorflow.python.framework import config\n"
+            "print('determinism', config.is_op_determinism_enabled())\n"
             "import sys; print('after', file=sys.stderr)\n")
     env = {k: v for k, v in __import__("os").environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "TensorFlow" in result.stdout and "seed: 3" in result.stdout
+    assert "determinism True" in result.stdout
     assert "cudart_stub" not in result.stderr and "cuInit" not in result.stderr
     assert "after" in result.stderr  # stderr works again once setup() returns
