@@ -7,20 +7,26 @@ STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv lab test lint student grade clean
+.PHONY: help venv lab test timing lint student grade exercises clean
 
 help:
 	@echo "make lab      set up .venv and open JupyterLab on notebooks/"
-	@echo "make test     set up .venv, then lint and run unit tests + every notebook (nbval)"
+	@echo "make test     set up .venv, then lint and run unit tests + every notebook (nbval),"
+	@echo "              in parallel (JOBS=auto: one worker per core; JOBS=1 for one)"
+	@echo "make timing   run the notebooks one at a time and check them against their budgets"
 	@echo "make student  write student versions of the notebooks into build/student/"
 	@echo "              (FORCE=1 also replaces copies edited since; they go to .backup/)"
-	@echo "make grade SUBMISSIONS=dir   grade submitted notebooks into build/grades/"
-	@echo "              (TIMEOUT=s per cell, default 120)"
+	@echo "make exercises  after editing exercises: write their nbgrader metadata and"
+	@echo "              helpers/exercises/reference.json from the notebooks"
+	@echo "make grade SUBMISSIONS=dir   grade submitted notebooks into build/grades/, each"
+	@echo "              in a bubblewrap sandbox (TIMEOUT=s per cell, default 120; JOBS=n at"
+	@echo "              a time, default: the cores; SHARD=k/n grades the k-th of n parts;"
+	@echo "              OUT=dir; NO_SANDBOX=1 only for submissions you trust)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version.split()[0]'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(BIN)/python -m coursetools.install_env -r requirements.txt  # + TensorFlow's CUDA build if nvidia-smi lists a GPU
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -31,8 +37,17 @@ lab: venv
 lint: venv
 	$(BIN)/ruff check helpers coursetools tests notebooks
 
+# Whole files per worker (a notebook's cells stay in one kernel); one worker per core.
+JOBS ?= auto
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+
+# The notebooks one after another: wall times comparable with their budgets.
+timing: venv
+	$(BIN)/python -m pytest notebooks -p no:xdist
+
+exercises: venv
+	$(BIN)/python -m coursetools.exercise_metadata
 
 student: venv
 	$(BIN)/python -m coursetools.student $(if $(filter-out 0 no false,$(FORCE)),--force)
@@ -46,7 +61,9 @@ endif
 endif
 
 grade: venv
-	$(BIN)/python -m coursetools.grade "$(SUBMISSIONS)" $(if $(TIMEOUT),--timeout $(TIMEOUT))
+	$(BIN)/python -m coursetools.grade "$(SUBMISSIONS)" $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
+		$(if $(JOBS),--jobs $(JOBS)) $(if $(SHARD),--shard $(SHARD)) $(if $(OUT),--out "$(OUT)") \
+		$(if $(filter-out 0 no false,$(NO_SANDBOX)),--no-sandbox)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

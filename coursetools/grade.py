@@ -6,24 +6,32 @@ Submissions are either ``DIR/<student>__<notebook>.ipynb`` or ``DIR/<student>/<n
 1. matches it to an instructor notebook (same file name, else the same two-digit number),
 2. builds a copy in which every exercise's test cell is the instructor's (visible and hidden
    tests; whatever the student did to the test cells is ignored),
-3. runs that copy in a fresh kernel, cell by cell, with a per-cell timeout, and
-4. records, per exercise, whether its test cell passed, and any cell outside the exercises
-   that raised or timed out.
+3. adds the grader's tamper checks around every test cell (:mod:`coursetools.tamper`),
+4. runs that copy in a fresh kernel, cell by cell, with a per-cell timeout, inside a
+   bubblewrap sandbox with resource limits (:mod:`coursetools.sandbox`), and
+5. records, per exercise, whether its test cell passed (and the checks it relies on were
+   the originals), and any cell outside the exercises that raised or timed out.
 
+Submissions are graded ``--jobs`` at a time, and ``--shard K/N`` grades the K-th of N parts
+of a class, for a job array; ``python -m coursetools.grade merge`` joins the parts.
 Submission files are only read. Results go to ``OUT/grades.csv`` and ``OUT/report.md``
-(also printed); the executed copies to ``OUT/executed/<student>/``.
+(also printed), a feedback page per submission to ``OUT/feedback/<student>/``, the executed
+copies to ``OUT/executed/<student>/``.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import copy
 import csv
 import io
 import json
+import os
 import re
+import shutil
 import sys
-import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
@@ -31,16 +39,23 @@ from pathlib import Path
 
 import nbformat
 
-from coursetools.execute import CellResult, KernelStartError, run_cells
+from coursetools import feedback, tamper
+from coursetools import sandbox as sandboxing
+from coursetools.execute import CellResult
+from coursetools.exercise_metadata import GRADE_ID, read_exercises
 from coursetools.markers import (
     ANSWER_STUB,
     HEADING,
+    HIDDEN,
     MarkerError,
     NotebookExercises,
-    exercise_module_points,
-    find_exercises,
+    find_blocks,
 )
 from coursetools.notebooks import NOTEBOOK_DIR, ROOT, cell_source
+from coursetools.sandbox import Isolation, Limits, SandboxUnavailable
+
+__all__ = ["Isolation", "Limits", "Row", "SandboxUnavailable", "Submission", "grade_all",
+           "grade_submission", "merge", "main"]
 
 DEFAULT_OUT = ROOT / "build" / "grades"
 NOTEBOOK_ROW = "(notebook)"
@@ -59,6 +74,8 @@ class Row:
     max_points: int | str
     error: str = ""
     file: str = ""  # the submission, relative to the submissions folder
+    sandbox: str = ""  # how it ran: "bwrap", "none (--no-sandbox)"; "" when it did not run
+    tamper: str = ""  # "none found", "tampered: q1, q3", "not checked (...)"; "" if not run
 
 
 @dataclass
@@ -101,9 +118,10 @@ def match_notebook(name: str, notebooks: Path, metadata_name: str = "") -> Path 
 
 
 def read_instructor(path: Path) -> tuple[nbformat.NotebookNode, NotebookExercises]:
-    """An instructor notebook and its exercises (points from its exercise module)."""
+    """An instructor notebook and its exercises (roles and points from its nbgrader
+    metadata)."""
     nb = nbformat.read(path, as_version=4)
-    return nb, find_exercises(nb, path.name, exercise_module_points(nb))
+    return nb, read_exercises(nb, path.name)
 
 
 # --------------------------------------------------------------------------- assembling
@@ -111,14 +129,16 @@ def read_instructor(path: Path) -> tuple[nbformat.NotebookNode, NotebookExercise
 
 def submission_roles(nb: nbformat.NotebookNode, exercises: NotebookExercises
                      ) -> dict[int, tuple[str, str]]:
-    """Exercise cells of a submission: from the metadata the student version put on them,
-    else (metadata lost) by position: after heading 'Exercise N', the exercise's first code
-    cell is its solution, the next its test cell, and its first markdown cell its answer."""
+    """Exercise cells of a submission: from the nbgrader metadata the student version kept
+    (``grade_id`` ``q2_tests`` is exercise q2's test cell), else (metadata lost) by position:
+    after heading 'Exercise N', the exercise's first code cell is its solution, the next its
+    test cell, and its first markdown cell its answer."""
     roles = {}
     for i, cell in enumerate(nb.cells):
-        tag = cell.get("metadata", {}).get("course", {})
-        if isinstance(tag, dict) and tag.get("exercise") and tag.get("role"):
-            roles[i] = (str(tag["exercise"]), str(tag["role"]))
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        match = GRADE_ID.match(str(meta.get("grade_id", ""))) if isinstance(meta, dict) else None
+        if match and match.group(2) != "task":
+            roles[i] = (f"q{match.group(1)}", match.group(2))
     if roles:
         return roles
     current = None
@@ -213,7 +233,7 @@ def exercise_rows(graded: nbformat.NotebookNode, results: dict[int, CellResult],
         if exercise.solutions:
             test = results.get(cells_of.get((ex_id, "tests"), [-1])[0])
             answers = [results[j] for j in cells_of.get((ex_id, "solution"), [])
-                       if j in results and results[j].status != "ok"]
+                       if j in results and results[j].status not in ("ok", "not run")]
             passed = test is not None and test.status == "ok"
             error = "" if passed else _summary(test)
             if not passed and answers:
@@ -237,12 +257,13 @@ def exercise_rows(graded: nbformat.NotebookNode, results: dict[int, CellResult],
 def _row(base: Row, exercise: str, passed: str, points: int | str, max_points: int | str,
          error: str) -> Row:
     return Row(base.student, base.notebook, exercise, passed, points, max_points, error,
-               base.file)
+               base.file, base.sandbox, base.tamper)
 
 
-def notebook_problems(graded: nbformat.NotebookNode, results: dict[int, CellResult],
-                      origin: list[int | None]) -> str:
-    """What went wrong outside the exercises (cells that raised, timed out or did not run)."""
+def cell_problems(graded: nbformat.NotebookNode, results: dict[int, CellResult],
+                  origin: list[int | None]) -> list[str]:
+    """What went wrong outside the exercises (cells that raised, timed out or did not run),
+    one line each."""
     problems = []
     for j, result in sorted(results.items()):
         if result.status == "ok" or graded.cells[j].metadata.get("course"):
@@ -253,20 +274,69 @@ def notebook_problems(graded: nbformat.NotebookNode, results: dict[int, CellResu
     not_run = [r for r in results.values() if r.status == "not run"]
     if not_run and not any("not run" in p for p in problems):
         problems.append(not_run[0].evalue)
+    return problems
+
+
+def notebook_problems(graded: nbformat.NotebookNode, results: dict[int, CellResult],
+                      origin: list[int | None]) -> str:
+    """The first of :func:`cell_problems`, and how many more there are; "" if none."""
+    problems = cell_problems(graded, results, origin)
     if not problems:
         return ""
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return problems[0] + more
 
 
-def grade_submission(sub: Submission, notebooks: Path = NOTEBOOK_DIR, *, timeout: int = 120,
-                     executed_dir: Path | None = None) -> list[Row]:
-    """The report rows of one submission. Never raises for a bad submission: problems become
-    a row whose exercise is NOTEBOOK_ROW. The submission file is only read."""
-    base = Row(sub.student, sub.name, NOTEBOOK_ROW, "no", 0, "", "", sub.file)
+def hidden_lines(instructor: nbformat.NotebookNode, exercises: NotebookExercises) -> list[str]:
+    """The lines of the instructor's hidden tests (never shown to students)."""
+    lines = []
+    for exercise in exercises.exercises.values():
+        if exercise.tests is None:
+            continue
+        source = cell_source(instructor.cells[exercise.tests])
+        rows = source.splitlines()
+        for block in find_blocks(source, exercise.id, (HIDDEN,)):
+            lines += [line.strip() for line in rows[block.begin + 1:block.end] if line.strip()]
+    return lines
 
-    def problem(message: str, max_points: int | str = "") -> list[Row]:
-        return [_row(base, NOTEBOOK_ROW, "no", 0, max_points, message)]
+
+def apply_tamper_findings(rows: list[Row], found: dict[str, list[str]], not_checked: str
+                          ) -> str:
+    """Take the points of every exercise whose checks were tampered with; the submission's
+    tamper status."""
+    for row in rows:
+        ex_id = row.exercise.split()[0]
+        if ex_id in found and row.passed != "manual":
+            was = f" | tests: {row.error}" if row.error else ""
+            row.passed, row.points = "no", 0
+            row.error = ("tampered: " + "; ".join(found[ex_id][:3]) + was)[:300]
+    if not_checked:
+        return f"not checked ({not_checked})"[:200]
+    return "tampered: " + ", ".join(found) if found else "none found"
+
+
+def grade_submission(sub: Submission, notebooks: Path = NOTEBOOK_DIR, *, timeout: int = 120,
+                     executed_dir: Path | None = None, feedback_dir: Path | None = None,
+                     isolation: Isolation | None = None) -> list[Row]:
+    """The report rows of one submission. Never raises for a bad submission: problems become
+    a row whose exercise is NOTEBOOK_ROW. The submission file is only read. It runs under
+    ``isolation`` (default: sandboxed, default limits); ``executed_dir`` gets the executed
+    copy, ``feedback_dir`` the feedback page."""
+    isolation = isolation or Isolation()
+    base = Row(sub.student, sub.name, NOTEBOOK_ROW, "no", 0, "", "", sub.file)
+    rows, cell_errors, hidden = _grade(sub, notebooks, timeout, executed_dir, isolation, base)
+    if feedback_dir is not None:
+        stem = Path(sub.name).stem
+        feedback.write(feedback_dir / f"{stem}.html", sub.student, base.notebook, rows,
+                       cell_errors, hidden)
+    return rows
+
+
+def _grade(sub: Submission, notebooks: Path, timeout: int, executed_dir: Path | None,
+           isolation: Isolation, base: Row) -> tuple[list[Row], list[str], list[str]]:
+    def problem(message: str, max_points: int | str = "") -> tuple[list[Row], list[str],
+                                                                   list[str]]:
+        return [_row(base, NOTEBOOK_ROW, "no", 0, max_points, message)], [], []
 
     if not sub.student:
         return problem("cannot tell whose submission this is: name the file "
@@ -297,40 +367,61 @@ def grade_submission(sub: Submission, notebooks: Path = NOTEBOOK_DIR, *, timeout
     base.notebook = instructor_path.name
     try:
         instructor, exercises = read_instructor(instructor_path)
+        hidden = hidden_lines(instructor, exercises)
     except (MarkerError, ValueError, OSError) as exc:
         return problem(f"cannot read the instructor notebook {instructor_path.name}: {exc}")
     try:
         graded, origin = assemble(submission, instructor, exercises)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         return problem(f"not a valid notebook: {_first_line(exc)}", exercises.max_points)
-    try:
-        with tempfile.TemporaryDirectory(prefix="grade-") as workdir:
-            log = None
-            if executed_dir is not None:
-                executed_dir.mkdir(parents=True, exist_ok=True)
-                log = executed_dir / f"{Path(sub.name).stem}.kernel.log"
-                log.unlink(missing_ok=True)
-            results = {r.index: r for r in run_cells(graded, timeout=timeout,
-                                                     cwd=Path(workdir), log=log)}
-    except KernelStartError as exc:
-        return problem(str(exc), exercises.max_points)
+    course_dirs = [ROOT / "helpers", *isolation.python_path]
+    origin = tamper.add_guards(graded, origin, instructor, course_dirs)
+    base.sandbox = isolation.label
+    execution = sandboxing.run(graded, timeout=timeout, isolation=isolation)
+    if execution.notebook is None or (execution.problem and not execution.results):
+        rows, _, _ = problem(execution.problem or "the notebook did not run",
+                             exercises.max_points)
+        return rows, [rows[0].error], hidden
+    graded = execution.notebook
+    results = {r.index: _in_submission(r, origin) for r in execution.results}
     if executed_dir is not None:
-        nbformat.write(graded, executed_dir / sub.name)
-        _drop_if_quiet(log)
+        executed_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(tamper.strip_guards(graded), executed_dir / sub.name)
+        log = executed_dir / f"{Path(sub.name).stem}.kernel.log"
+        log.unlink(missing_ok=True)
+        if not _quiet(execution.log):
+            log.write_text(execution.log, encoding="utf-8")
+    found, not_checked = tamper.findings(graded, results)
+    base.tamper = "pending"
     rows = exercise_rows(graded, results, exercises, base)
-    trouble = notebook_problems(graded, results, origin)
-    if trouble:
-        rows.insert(0, _row(base, NOTEBOOK_ROW, "no", 0, 0, trouble))
-    return rows
+    status = apply_tamper_findings(rows, found, not_checked)
+    errors = cell_problems(graded, results, origin)
+    if execution.problem:
+        errors.insert(0, execution.problem)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        rows.insert(0, _row(base, NOTEBOOK_ROW, "no", 0, 0, errors[0] + more))
+    for row in rows:
+        row.tamper = status
+    return rows, errors, hidden
 
 
-def _drop_if_quiet(log: Path | None) -> None:
-    """Delete a kernel log that holds only the kernel's routine start-up warning."""
-    if log is None or not log.exists():
-        return
-    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-    if all(not line.strip() or "running over TCP without encryption" in line for line in lines):
-        log.unlink()
+def _in_submission(result: CellResult, origin: list[int | None]) -> CellResult:
+    """``result`` with "cell N" in a not-run message counted as in the submission."""
+    if result.status == "not run":
+        def where(match: re.Match) -> str:
+            j = int(match.group(1))
+            place = origin[j] if 0 <= j < len(origin) else None
+            return f"cell {place}" if place is not None else "an added cell"
+        result.evalue = re.sub(r"\bcell (\d+)", where, result.evalue)
+    return result
+
+
+def _quiet(log: str) -> bool:
+    """Whether a kernel log holds only the kernel's routine start-up messages."""
+    routine = ("running over TCP without encryption", "Fontconfig error")
+    return all(not line.strip() or any(r in line for r in routine)
+               for line in log.splitlines())
 
 
 def _first_line(exc: BaseException) -> str:
@@ -368,8 +459,8 @@ def report_markdown(rows: Sequence[Row], heading: str = "") -> str:
     """A readable report: totals per submission, then every exercise."""
     out = io.StringIO()
     out.write("# Grade report\n\n" + (heading + "\n\n" if heading else ""))
-    out.write("## Totals\n\n| student | notebook | points | of | problems |\n"
-              "| --- | --- | ---: | ---: | --- |\n")
+    out.write("## Totals\n\n| student | notebook | points | of | problems | sandbox | tamper |\n"
+              "| --- | --- | ---: | ---: | --- | --- | --- |\n")
     groups: dict[tuple[str, str, str], list[Row]] = {}
     for row in rows:
         groups.setdefault((row.student, row.notebook, row.file), []).append(row)
@@ -384,7 +475,8 @@ def report_markdown(rows: Sequence[Row], heading: str = "") -> str:
                              + ([f"{manual} written answer(s) to grade by hand"] if manual
                                 else []))
         out.write(f"| {_cell(student or '?')} | {_cell(notebook)} | {got} | {total} | "
-                  f"{_cell(problems)} |\n")
+                  f"{_cell(problems)} | {_cell(group[0].sandbox or '-')} | "
+                  f"{_cell(group[0].tamper or '-')} |\n")
     out.write("\n## By exercise\n\n| student | notebook | exercise | passed | points | "
               "error |\n| --- | --- | --- | --- | --- | --- |\n")
     for r in rows:
@@ -395,69 +487,301 @@ def report_markdown(rows: Sequence[Row], heading: str = "") -> str:
     return out.getvalue()
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/8"`` -> (2, 8): the second of eight parts."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise ValueError(f"--shard wants K/N with 1 <= K <= N (e.g. 2/8), got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def shard_of(found: Sequence[Submission], shard: tuple[int, int] | None) -> list[Submission]:
+    """The K-th of N parts of the (sorted) submissions: every N-th one, from the K-th on.
+    The same folder always splits the same way, whatever machine runs the part."""
+    if shard is None:
+        return list(found)
+    k, n = shard
+    return [sub for i, sub in enumerate(found) if i % n == k - 1]
+
+
+def _heading(submissions: Path, count: int, timeout: int, isolation: Isolation) -> str:
+    limits = isolation.limits
+    where = "sandboxed with bubblewrap" if isolation.sandbox else (
+        "NOT sandboxed (--no-sandbox): the students' code ran with the grader's permissions")
+    return (f"{count} submission(s) from `{submissions}`, per-cell timeout {timeout} s, "
+            f"{where}; limits per submission: {limits.wall_seconds} s for the notebook, "
+            f"{limits.memory_mb} MiB of memory, {limits.cpu_seconds} s of CPU per process"
+            + (f", {limits.processes} processes and threads" if isolation.sandbox else "")
+            + ".")
+
+
 def grade_all(submissions: Path, out: Path = DEFAULT_OUT, *, notebooks: Path = NOTEBOOK_DIR,
-              timeout: int = 120, progress: bool = False) -> list[Row]:
-    """Grade every submission under ``submissions``; write ``out/grades.csv`` and
-    ``out/report.md``; return the rows."""
+              timeout: int = 120, progress: bool = False, isolation: Isolation | None = None,
+              jobs: int = 1, shard: tuple[int, int] | None = None) -> list[Row]:
+    """Grade every submission under ``submissions`` (or the ``shard`` = (K, N) part of
+    them), ``jobs`` at a time; write ``out/grades.csv``, ``out/report.md``, ``out/run.json``
+    (timing), ``out/feedback/`` and, for a shard, ``out/shard.json``; return the rows, in
+    the same order whatever ``jobs`` is. SandboxUnavailable (a ValueError) when ``isolation``
+    asks for a sandbox (the default) and bubblewrap cannot give one."""
+    isolation = isolation or Isolation()
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     if not submissions.is_dir():
         raise ValueError(f"{submissions} is not a folder of submissions.")
     if out == submissions or submissions in out.parents:
         raise ValueError(f"the output folder {out} is inside the submissions folder; choose "
                          "another --out (default build/grades), so no submission is touched.")
-    found = find_submissions(submissions)
-    rows: list[Row] = []
+    if isolation.sandbox:
+        reason = sandboxing.unavailable(isolation.python_path)
+        if reason:
+            raise SandboxUnavailable(
+                f"{reason}. Only for submissions you trust, grade without a sandbox: "
+                "`make grade ... NO_SANDBOX=1` (`--no-sandbox`); the report records it.")
+    everything = find_submissions(submissions)
+    found = shard_of(everything, shard)
+    lock = threading.Lock()
+    done = 0
     start = time.monotonic()
-    for n, sub in enumerate(found, 1):
-        if progress:
-            print(f"[{n}/{len(found)}] {sub.file} ...", end=" ", flush=True)
-        executed = out / "executed" / (sub.student or "_unknown")
+
+    def one(sub: Submission) -> list[Row]:
+        nonlocal done
+        folder = sub.student or "_unknown"
         try:
-            sub_rows = grade_submission(sub, notebooks, timeout=timeout, executed_dir=executed)
+            sub_rows = grade_submission(sub, notebooks, timeout=timeout,
+                                        executed_dir=out / "executed" / folder,
+                                        feedback_dir=out / "feedback" / folder,
+                                        isolation=isolation)
         except Exception as exc:  # a grader bug must not stop the class's grading
             sub_rows = [Row(sub.student, sub.name, NOTEBOOK_ROW, "no", 0, "",
                             f"grader error ({type(exc).__name__}: {_first_line(exc)}); grade "
                             "this one by hand and report the bug", sub.file)]
-        rows.extend(sub_rows)
         if progress:
             got = sum(r.points for r in sub_rows if isinstance(r.points, int))
-            print(f"{got} points")
+            with lock:
+                done += 1
+                print(f"[{done}/{len(found)}] {sub.file}: {got} points", flush=True)
+        return sub_rows
+
+    jobs = max(1, int(jobs))
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+    try:
+        per_submission = list(pool.map(one, found))
+    except BaseException:  # Ctrl-C: stop the sandboxes now, not after their notebooks
+        pool.shutdown(wait=False, cancel_futures=True)
+        sandboxing.stop_all()
+        raise
+    pool.shutdown()
+    rows = [row for sub_rows in per_submission for row in sub_rows]
+    seconds = time.monotonic() - start
     out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, out / "grades.csv")
-    heading = (f"{len(found)} submission(s) from `{submissions}`, graded "
-               f"{time.strftime('%Y-%m-%d %H:%M')} in {time.monotonic() - start:.0f} s "
-               f"(per-cell timeout {timeout} s).")
-    (out / "report.md").write_text(report_markdown(rows, heading), encoding="utf-8")
+    heading = _heading(submissions, len(everything), timeout, isolation)
+    part = (f" This is part {shard[0]} of {shard[1]} ({len(found)} submission(s)); merge the "
+            "parts with `python -m coursetools.grade merge`.") if shard else ""
+    (out / "report.md").write_text(report_markdown(rows, heading + part), encoding="utf-8")
+    run = {"submissions": len(found), "seconds": round(seconds, 2), "jobs": jobs,
+           "per_minute": round(60 * len(found) / seconds, 2) if seconds > 0 else None,
+           "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "sandbox": isolation.label}
+    (out / "run.json").write_text(json.dumps(run, indent=1) + "\n", encoding="utf-8")
+    if shard:
+        (out / "shard.json").write_text(json.dumps({
+            "shard": shard[0], "of": shard[1], "heading": heading,
+            "files": [s.file for s in found], "all_files": [s.file for s in everything]},
+            indent=1) + "\n", encoding="utf-8")
+    else:
+        (out / "shard.json").unlink(missing_ok=True)
     return rows
 
 
+def throughput(out: Path) -> str:
+    """The line that says how fast the run in ``out`` was (from its run.json)."""
+    try:
+        run = json.loads((Path(out) / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    rate = f": {run['per_minute']} submissions per minute" if run.get("per_minute") else ""
+    return (f"Graded {run['submissions']} submission(s) in {run['seconds']:.1f} s with "
+            f"{run['jobs']} job(s){rate}.")
+
+
+# --------------------------------------------------------------------------- merging
+
+
+def _row_from_csv(record: dict[str, str]) -> Row:
+    values = {}
+    for f in fields(Row):
+        value = record.get(f.name, "")
+        values[f.name] = int(value) if f.name in ("points", "max_points") and \
+            re.fullmatch(r"-?\d+", value or "") else value
+    return Row(**values)
+
+
+def merge(parts: Sequence[Path], out: Path) -> list[Row]:
+    """Join the outputs of the N shard runs (folders holding grades.csv and shard.json)
+    into one report in ``out``, the same as one run over the whole class: same rows, same
+    order, same report; feedback pages and executed copies are copied over. ValueError when
+    a part is missing, repeated, or from another split."""
+    out = Path(out).resolve()
+    shards: dict[int, tuple[dict, list[Row], Path]] = {}
+    for part in parts:
+        folder = Path(part).resolve()
+        if folder.is_file():
+            folder = folder.parent
+        try:
+            info = json.loads((folder / "shard.json").read_text(encoding="utf-8"))
+            records = read_csv(folder / "grades.csv")
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{folder} is not the output of a --shard run ({exc})") from None
+        if info["shard"] in shards:
+            raise ValueError(f"part {info['shard']} of {info['of']} is given twice "
+                             f"({shards[info['shard']][2]} and {folder})")
+        shards[info["shard"]] = (info, [_row_from_csv(r) for r in records], folder)
+    if not shards:
+        raise ValueError("no parts to merge")
+    first = next(iter(shards.values()))[0]
+    n = first["of"]
+    if any(info["of"] != n or info["all_files"] != first["all_files"]
+           for info, _, _ in shards.values()):
+        raise ValueError("the parts come from different splits or different submission "
+                         "folders; grade every part of one folder with the same --shard K/N")
+    missing = sorted(set(range(1, n + 1)) - set(shards))
+    if missing:
+        raise ValueError(f"parts {', '.join(map(str, missing))} of {n} are missing")
+    by_file: dict[str, list[Row]] = {}
+    for info, rows, _ in shards.values():
+        for file in info["files"]:
+            by_file[file] = []
+        for row in rows:
+            by_file.setdefault(row.file, []).append(row)
+    rows = [row for file in first["all_files"] for row in by_file.get(file, [])]
+    out.mkdir(parents=True, exist_ok=True)
+    for _, _, folder in sorted(shards.values(), key=lambda s: s[0]["shard"]):
+        for sub in ("feedback", "executed"):
+            if (folder / sub).is_dir() and folder != out:
+                shutil.copytree(folder / sub, out / sub, dirs_exist_ok=True)
+    write_csv(rows, out / "grades.csv")
+    (out / "report.md").write_text(report_markdown(rows, first["heading"]), encoding="utf-8")
+    (out / "shard.json").unlink(missing_ok=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _merge_main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m coursetools.grade merge",
+        description="Join the outputs of `--shard K/N` runs into one report.")
+    parser.add_argument("parts", type=Path, nargs="+",
+                        help="the --out folders of the N parts (or their grades.csv)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="where the joined grades.csv, report.md, feedback/ and "
+                             "executed/ go (default: build/grades)")
+    args = parser.parse_args(argv)
+    try:
+        rows = merge(args.parts, args.out)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = args.out.resolve()
+    print((out / "report.md").read_text(encoding="utf-8"))
+    print(f"{len(rows)} rows from {len(args.parts)} part(s) written to {out / 'grades.csv'} "
+          f"and {out / 'report.md'}")
+    return 0
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _jobs(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"a number of jobs (1 or more) or `auto`, not {text!r}")
+    return jobs
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["merge"]:
+        return _merge_main(argv[1:])
+    defaults = Limits()
     parser = argparse.ArgumentParser(
         prog="python -m coursetools.grade",
-        description="Grade submitted notebooks: run each in a fresh kernel with the "
-                    "instructor's tests (hidden ones included) and write a report.")
+        description="Grade submitted notebooks: run each in a fresh kernel, in a sandbox, "
+                    "with the instructor's tests (hidden ones included) and write a report "
+                    "and a feedback page per submission. `python -m coursetools.grade merge "
+                    "DIR...` joins the reports of --shard runs.")
     parser.add_argument("submissions", type=Path,
                         help="folder of <student>__<notebook>.ipynb files or "
                              "<student>/<notebook>.ipynb folders")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="where grades.csv, report.md and executed/ go "
-                             "(default: build/grades)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where grades.csv, report.md, feedback/ and executed/ go "
+                             "(default: build/grades, or build/grades/shard-K-of-N)")
     parser.add_argument("--timeout", type=int, default=120,
                         help="seconds each cell may run before it is interrupted "
                              "(default: 120)")
     parser.add_argument("--notebooks", type=Path, default=NOTEBOOK_DIR,
                         help="the instructor notebooks (default: notebooks/)")
+    parser.add_argument("--jobs", "-j", type=_jobs, default="auto",
+                        help="submissions graded at a time, or `auto`: the number of cores "
+                             f"({_cores()} here; the default)")
+    parser.add_argument("--shard", default=None, metavar="K/N",
+                        help="grade only the K-th of N parts of the submissions (for a job "
+                             "array); join the parts with `merge`")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run the students' code WITHOUT the bubblewrap sandbox, with "
+                             "your permissions (only for submissions you trust; the report "
+                             "says so)")
+    parser.add_argument("--notebook-timeout", type=int, default=defaults.wall_seconds,
+                        help="seconds a whole notebook may run, kernel start included "
+                             f"(default: {defaults.wall_seconds})")
+    parser.add_argument("--memory", type=int, default=defaults.memory_mb,
+                        help="MiB of memory per submission: per process, and all its "
+                             f"processes together (default: {defaults.memory_mb})")
+    parser.add_argument("--processes", type=int, default=defaults.processes,
+                        help="processes and threads per submission, in the sandbox "
+                             f"(default: {defaults.processes})")
+    parser.add_argument("--cpu-time", type=int, default=defaults.cpu_seconds,
+                        help=f"CPU seconds per process (default: {defaults.cpu_seconds})")
+    parser.add_argument("--pythonpath", type=Path, action="append", default=[],
+                        help="a folder of course code besides helpers/ that notebooks "
+                             "import (read-only in the sandbox; may be repeated)")
     args = parser.parse_args(argv)
     try:
-        rows = grade_all(args.submissions, args.out, notebooks=args.notebooks,
-                         timeout=args.timeout, progress=True)
+        shard = parse_shard(args.shard) if args.shard else None
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    out = args.out.resolve()
+    out = args.out or (DEFAULT_OUT / f"shard-{shard[0]}-of-{shard[1]}" if shard
+                       else DEFAULT_OUT)
+    limits = Limits(memory_mb=args.memory, processes=args.processes,
+                    cpu_seconds=args.cpu_time, wall_seconds=args.notebook_timeout)
+    isolation = Isolation(sandbox=not args.no_sandbox, limits=limits,
+                          python_path=tuple(p.resolve() for p in args.pythonpath))
+    if args.no_sandbox:
+        print("warning: --no-sandbox: the submissions' code runs with your permissions; the "
+              "report records it.", file=sys.stderr)
+    try:
+        rows = grade_all(args.submissions, out, notebooks=args.notebooks,
+                         timeout=args.timeout, progress=True, isolation=isolation,
+                         jobs=_cores() if args.jobs == "auto" else args.jobs, shard=shard)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = out.resolve()
     print()
     print((out / "report.md").read_text(encoding="utf-8"))
-    print(f"{len(rows)} rows written to {out / 'grades.csv'} and {out / 'report.md'}")
+    print(f"{len(rows)} rows written to {out / 'grades.csv'} and {out / 'report.md'}; "
+          f"feedback pages in {out / 'feedback'}")
+    print(throughput(out))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Exercises in course notebooks, found from nbgrader's markers.
+"""Exercises in course notebooks, worked out from their headings and nbgrader's markers.
 
 The format (see README, "For instructors")::
 
@@ -10,19 +10,20 @@ The format (see README, "For instructors")::
 
 As in nbgrader, a line is a marker when it contains the marker's words (``BEGIN SOLUTION``,
 ``END SOLUTION``, ``BEGIN HIDDEN TESTS``, ``END HIDDEN TESTS``); the rest of the line is
-decoration. This module finds the exercises and rewrites marked blocks; it never executes.
+decoration. This module finds the marked blocks and rewrites them; ``find_exercises`` infers
+each cell's role and points from the headings and markers, which
+``coursetools.exercise_metadata`` writes into the cells' nbgrader metadata, the source that the
+course tools then read. It never executes.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from coursetools.notebooks import ROOT, cell_source
+from coursetools.notebooks import cell_source
 
 SOLUTION, HIDDEN = "SOLUTION", "HIDDEN TESTS"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
@@ -33,8 +34,6 @@ _MARKER = re.compile(r"\b(BEGIN|END) (SOLUTION|HIDDEN TESTS)\b")
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s*Exercise\s+(\d+)\b(.*)$", re.MULTILINE)
 _POINTS = re.compile(r"(\d+)\s*points?\b", re.IGNORECASE)
 _CHECK_CALL = re.compile(r"\b[A-Za-z_]\w*\.(q\d+)\.check\s*\(")
-_EXERCISE_MODULE = re.compile(r"^\s*from\s+helpers\.exercises\s+import\s+(nb\d+)\b",
-                              re.MULTILINE)
 
 
 class MarkerError(ValueError):
@@ -142,30 +141,6 @@ def rewrite_blocks(source: str, blocks: list[Block],
 
 
 # --------------------------------------------------------------------------- exercises
-
-
-def exercise_module_points(nb: dict[str, Any], root: Path = ROOT) -> dict[str, int]:
-    """Points given to ``qN = Exercise(..., points=P)`` in the notebook's exercise module
-    (``helpers/exercises/nbNN.py``), read without importing it; {} if there is none."""
-    text = "\n".join(cell_source(c) for c in nb.get("cells", []) if c.get("cell_type") == "code")
-    match = _EXERCISE_MODULE.search(text)
-    path = root / "helpers" / "exercises" / f"{match.group(1)}.py" if match else None
-    if path is None or not path.is_file():
-        return {}
-    points: dict[str, int] = {}
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
-                and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-            continue
-        func = node.value.func
-        if getattr(func, "id", getattr(func, "attr", None)) != "Exercise":
-            continue
-        given = [k.value for k in node.value.keywords if k.arg == "points"]
-        if not given:
-            points[node.targets[0].id] = 1
-        elif isinstance(given[0], ast.Constant) and isinstance(given[0].value, int):
-            points[node.targets[0].id] = given[0].value
-    return points
 
 
 def find_exercises(nb: dict[str, Any], name: str = "notebook",

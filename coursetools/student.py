@@ -7,9 +7,9 @@ For each notebook it writes a copy into ``build/student/`` in which
 - each ``### BEGIN HIDDEN TESTS`` .. ``### END HIDDEN TESTS`` block is removed,
 - each markdown ``<!-- BEGIN SOLUTION -->`` .. ``<!-- END SOLUTION -->`` becomes
   ``YOUR ANSWER HERE``,
-- outputs and execution counts are cleared, and exercise cells are tagged with metadata
-  ``{"course": {"exercise": "q1", "role": "solution"|"tests"|"answer", "points": 2}}``
-  (test cells are also made read-only in JupyterLab) so grading can find them.
+- outputs and execution counts are cleared; exercise cells keep their nbgrader metadata
+  (``coursetools.exercise_metadata``: role and points), which grading reads, and are made
+  undeletable (test cells also read-only) in JupyterLab.
 
 It only writes under ``build/``. A manifest (``.manifest.json``) records a hash of every
 file it wrote; a copy whose content no longer matches (edited since) is never overwritten
@@ -31,6 +31,7 @@ from pathlib import Path
 
 import nbformat
 
+from coursetools.exercise_metadata import read_exercises
 from coursetools.markers import (
     ANSWER_STUB,
     HIDDEN,
@@ -39,9 +40,7 @@ from coursetools.markers import (
     STUB,
     MarkerError,
     NotebookExercises,
-    exercise_module_points,
     find_blocks,
-    find_exercises,
     rewrite_blocks,
 )
 from coursetools.notebooks import NOTEBOOK_DIR, ROOT, cell_source, course_notebooks
@@ -97,7 +96,7 @@ def student_notebook(nb: nbformat.NotebookNode, name: str,
     """The student version of notebook ``nb`` (named ``name`` in messages); MarkerError when
     its markers are malformed. ``nb`` is not modified."""
     if exercises is None:
-        exercises = find_exercises(nb, name, exercise_module_points(nb))
+        exercises = read_exercises(nb, name)
     student = copy.deepcopy(nb)
     for i, cell in enumerate(student.cells):
         where = f"{name}, cell {i}"
@@ -110,9 +109,7 @@ def student_notebook(nb: nbformat.NotebookNode, name: str,
         cell.metadata.pop("execution", None)
         cell.metadata.pop("course", None)
         if i in exercises.roles:
-            ex_id, role = exercises.roles[i]
-            cell.metadata["course"] = {"exercise": ex_id, "role": role,
-                                       "points": exercises.exercises[ex_id].points}
+            role = exercises.roles[i][1]
             cell.metadata["deletable"] = False
             if role == "tests":
                 cell.metadata["editable"] = False

@@ -2,13 +2,22 @@
 
 Loaded by ``-p coursetools.timing`` (see pyproject.toml). It sums the setup, call and
 teardown time of every nbval cell item of a notebook (the kernel start lands in the first
-cell's setup), prints a table slowest first, and writes it to build/notebook-times.json.
-It never fails a test: budgets are read from this table, not from a flaky timed test.
+cell's setup), prints a table slowest first, and writes it to build/notebook-times.json,
+with how it was measured: serially or by N parallel workers (pytest-xdist, ``make test``),
+and on which device (as each notebook's ``helpers.setup()`` reported it).
+
+A budget is the wall time of the notebook run alone on a 2-core CPU. A serial run
+(``make timing``) compares the two directly. Under N parallel workers a notebook's wall time
+is inflated by its neighbours, by at most N times when the CPU is shared fairly, so a
+parallel run can say "under" (wall <= budget: under alone too) and "OVER" (wall > N x budget:
+over alone too) for sure, and says "check serially" in between. It never fails a test:
+budgets are read from this table, not from a flaky timed test.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -18,7 +27,41 @@ from coursetools.notebooks import ROOT, notebook_budget
 
 _times: dict[str, float] = defaultdict(float)
 _failed: set[str] = set()
-OUTPUT = ROOT / "build" / "notebook-times.json"
+BUILD = Path(os.environ.get("COURSE_TIMING_DIR", ROOT / "build"))  # tests point it elsewhere
+OUTPUT = BUILD / "notebook-times.json"
+RUNTIME_LOG = BUILD / "runtime-log.jsonl"
+UNSURE = "check serially (make timing)"
+
+
+def budget_status(seconds: float, budget: int | None, workers: int = 0) -> str:
+    """"under", "OVER", "no budget", or (parallel runs only) ``UNSURE``."""
+    if budget is None:
+        return "no budget"
+    if seconds <= budget:
+        return "under"
+    if workers <= 1 or seconds > workers * budget:
+        return "OVER"
+    return UNSURE
+
+
+def workers_of(config: pytest.Config) -> int:
+    """The number of pytest-xdist workers of this run (0: serial)."""
+    if getattr(config.option, "dist", "no") == "no":
+        return 0
+    return int(getattr(config.option, "numprocesses", 0) or 0)
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ask every notebook's ``helpers.setup()`` to log its device line (kernels inherit it)."""
+    if _is_worker(config):
+        return
+    RUNTIME_LOG.parent.mkdir(parents=True, exist_ok=True)
+    RUNTIME_LOG.write_text("", encoding="utf-8")
+    os.environ["COURSE_RUNTIME_LOG"] = str(RUNTIME_LOG)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -30,7 +73,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _failed.add(path)
 
 
-def timing_rows(times: dict[str, float], root: Path = ROOT) -> list[dict[str, object]]:
+def timing_rows(times: dict[str, float], root: Path = ROOT, workers: int = 0
+                ) -> list[dict[str, object]]:
     """Rows of the timing table, slowest first."""
     rows = []
     for path, seconds in times.items():
@@ -38,10 +82,33 @@ def timing_rows(times: dict[str, float], root: Path = ROOT) -> list[dict[str, ob
             budget = notebook_budget(root / path)
         except (OSError, ValueError):
             budget = None
-        status = "no budget" if budget is None else ("OVER" if seconds > budget else "under")
         rows.append({"notebook": path, "seconds": round(seconds, 1), "budget": budget,
-                     "status": status, "failed": path in _failed})
+                     "status": budget_status(seconds, budget, workers),
+                     "failed": path in _failed})
     return sorted(rows, key=lambda r: -float(r["seconds"]))
+
+
+def devices(log: Path = RUNTIME_LOG) -> list[str]:
+    """The devices the notebooks' ``helpers.setup()`` reported, in order, without repeats."""
+    try:
+        lines = log.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    found: list[str] = []
+    for line in lines:
+        try:
+            device = str(json.loads(line)["device"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if device not in found:
+            found.append(device)
+    return found
+
+
+def describe_run(workers: int, seen: list[str]) -> str:
+    """How the times were measured, for the table's header and the JSON."""
+    mode = f"{workers} parallel workers" if workers > 1 else "serial"
+    return f"{mode}; device: {', '.join(seen) if seen else 'not reported'}"
 
 
 def format_table(rows: list[dict[str, object]]) -> list[str]:
@@ -57,12 +124,20 @@ def format_table(rows: list[dict[str, object]]) -> list[str]:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
-    if not _times:
+    if not _times or _is_worker(config):
         return
-    rows = timing_rows(_times)
-    terminalreporter.write_sep("=", "notebook timing (wall seconds, slowest first)")
+    workers = workers_of(config)
+    rows = timing_rows(_times, workers=workers)
+    how = describe_run(workers, devices())
+    terminalreporter.write_sep("=", f"notebook timing (wall seconds, slowest first; {how})")
     for line in format_table(rows):
         terminalreporter.write_line(line)
+    if workers > 1:
+        terminalreporter.write_line(
+            f"Budgets are for a notebook run alone. With {workers} workers sharing the CPU a "
+            f"wall time can be up to {workers}x its time alone: 'under' and 'OVER' hold for "
+            f"a run alone too; '{UNSURE}' needs a serial run.")
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-    terminalreporter.write_line(f"written to {OUTPUT.relative_to(ROOT)}")
+    OUTPUT.write_text(json.dumps({"measured": how, "workers": workers, "devices": devices(),
+                                  "notebooks": rows}, indent=2) + "\n", encoding="utf-8")
+    terminalreporter.write_line(f"written to {OUTPUT}")

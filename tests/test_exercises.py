@@ -24,10 +24,18 @@ def _double_checker(value):
     return "Well done."
 
 
+FAKE_REFERENCE = {"nb99": {"notebook": "99_fake.ipynb", "exercises": {
+    "q1": {"title": "Exercise 1", "points": 2, "written": False,
+           "solution": "def six():\n    if True:\n        return 2 * 3"}}}}
+
+
 @pytest.fixture
-def q1() -> Exercise:
-    return Exercise("Exercise 1", _double_checker, hint="Multiply 2 by 3.",
-                    solution="six = 2 * 3", points=2)
+def q1(monkeypatch) -> Exercise:
+    import helpers.exercises as exercises
+
+    monkeypatch.setattr(exercises, "reference", lambda: FAKE_REFERENCE)
+    return Exercise(_double_checker, hint="Multiply 2 by 3.\nThen check.", id="q1",
+                    module="helpers.exercises.nb99")
 
 
 def test_check_pass_prints_a_tick(q1, capsys):
@@ -49,7 +57,7 @@ def test_not_implemented_means_no_answer_yet():
         raise NotImplementedError()
 
     with pytest.raises(CheckFailed, match="no answer yet") as info:
-        Exercise("Exercise 2", lambda f: f(1), hint="", solution="").check(stub)
+        Exercise(lambda f: f(1), hint="", id="q2").check(stub)
     assert "raise NotImplementedError()" in info.value.reason
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
@@ -58,7 +66,7 @@ def test_plain_assertion_is_wrapped():
     def checker(value):
         assert value > 0, "the value must be positive"
 
-    ex = Exercise("Exercise 3", checker, hint="", solution="")
+    ex = Exercise(checker, hint="", id="q3")
     with pytest.raises(CheckFailed, match="must be positive") as info:
         ex.check(-1)
     assert info.value.exercise == "Exercise 3"
@@ -67,11 +75,11 @@ def test_plain_assertion_is_wrapped():
         raise AssertionError  # a bare assert (pytest would add a message to a real one)
 
     with pytest.raises(CheckFailed, match="does not pass the checks"):
-        Exercise("Exercise 4", bare, hint="", solution="").check(-1)
+        Exercise(bare, hint="", id="q4").check(-1)
 
 
 def test_remark_is_optional(capsys):
-    Exercise("Exercise 5", lambda v: None, hint="", solution="").check(1)
+    Exercise(lambda v: None, hint="", id="q5").check(1)
     assert capsys.readouterr().out.strip() == "✓ Exercise 5: correct."
 
 
@@ -79,26 +87,64 @@ def test_hint_and_solution_print(q1, capsys):
     q1.hint()
     q1.solution()
     out = capsys.readouterr().out
-    assert "Hint for Exercise 1: Multiply 2 by 3." in out
-    assert "Solution to Exercise 1:\nsix = 2 * 3" in out
+    assert "Hint for Exercise 1: Multiply 2 by 3.\nThen check." in out
+    assert "Solution to Exercise 1:\ndef six():\n    if True:\n        return 2 * 3" in out
 
 
-def test_feedback_html_keeps_line_breaks_and_indentation():
+def test_solution_in_jupyter_is_a_highlighted_markdown_code_block(q1, monkeypatch):
+    import helpers.exercises as exercises
+
+    shown = []
+    monkeypatch.setattr(exercises, "_in_jupyter", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append((obj, raw)))
+    q1.solution()
+    [(bundle, raw)] = shown
+    assert raw and set(bundle) == {"text/markdown", "text/plain"}
+    block = "```python\ndef six():\n    if True:\n        return 2 * 3\n```"
+    assert block in bundle["text/markdown"]
+    assert bundle["text/plain"].startswith("Solution to Exercise 1:\ndef six():")
+
+
+def test_code_markdown_fence_outgrows_backticks_in_the_code():
+    from helpers.exercises import code_markdown
+
+    page = code_markdown("Solution to Exercise 1:", 'doc = """```python\nx```"""')
+    assert page.startswith("**Solution to Exercise 1:**\n\n````python\n")
+    assert page.rstrip().endswith("\n````")
+
+
+def test_feedback_html_keeps_line_breaks_and_escapes():
     from helpers.exercises import feedback_html
 
-    code = "def f(x):\n    if x < 1:\n        return '<a>'\n    return x"
-    page = feedback_html("Solution to Exercise 1:", "#555555", code=code)
-    pre = page[page.index("<pre"):]
-    assert pre.count("\n") == 3 and "\n        return" in pre  # lines and indentation kept
-    assert "&lt;a&gt;" in pre and "<a>" not in pre           # code is escaped, not rendered
-    hint = feedback_html("first line\nsecond line", "#1f4e9c")
-    assert "white-space: pre-wrap" in hint and "<pre" not in hint
+    hint = feedback_html("first line\nsecond <b>", "#1f4e9c")
+    assert "white-space: pre-wrap" in hint and "first line\nsecond &lt;b&gt;" in hint
 
 
-def test_exercise_attributes_and_points(q1):
+def test_exercise_title_and_points_come_from_the_reference(q1, monkeypatch):
     assert q1.points == 2 and repr(q1) == "Exercise('Exercise 1', points=2)"
-    with pytest.raises(ValueError, match="points"):
-        Exercise("bad", _double_checker, hint="", solution="", points=-1)
+    missing = Exercise(_double_checker, hint="", id="q7", module="helpers.exercises.nb99")
+    assert (missing.name, missing.points) == ("Exercise 7", 0)
+    with pytest.raises(ValueError, match="id must look like 'q1'"):
+        Exercise(_double_checker, hint="", id="one")
+    with pytest.raises(TypeError, match="checker must be a function"):
+        Exercise("Exercise 1", hint="")
+
+
+def test_missing_solution_says_how_to_regenerate(monkeypatch, capsys):
+    import helpers.exercises as exercises
+
+    monkeypatch.setattr(exercises, "reference", lambda: {})
+    Exercise(_double_checker, hint="", id="q3", module="helpers.exercises.nb98").solution()
+    out = capsys.readouterr().out
+    assert "No reference solution is recorded for Exercise 3" in out
+    assert "python -m coursetools.exercise_metadata" in out
+
+
+def test_module_level_exercise_finds_its_own_name():
+    from helpers.exercises import nb05
+
+    assert nb05.q2.id == "q2" and nb05.q2.name == "Exercise 2"
+    assert nb05.q2.points == 2
 
 
 def test_render_traceback_is_the_message_alone():

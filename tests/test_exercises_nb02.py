@@ -95,3 +95,18 @@ def test_q4_xor_features():
         ex.q4.check(lambda X: X, theta0, theta[:2], epochs)
     with pytest.raises(CheckFailed, match="converge"):
         ex.q4.check(lambda X: np.column_stack([X, X[:, 0] + X[:, 1]]), theta0, theta, epochs)
+
+
+def test_q4_recomputes_with_the_notebooks_seed():
+    def xor_features(X):
+        return np.column_stack([X, X[:, 0] * X[:, 1]])
+
+    features = xor_features(ex.GATE_INPUTS)
+    runs = {seed: ex.train_perceptron(features, ex.XOR, lr=0.1, epochs=50, seed=seed)
+            for seed in (0, 42)}
+    epochs = {seed: errors.index(0) + 1 for seed, (_, _, errors) in runs.items()}
+    assert epochs[0] != epochs[42]  # otherwise this test would not tell the seeds apart
+    theta0, theta, _ = runs[42]
+    ex.q4.check(xor_features, theta0, theta, epochs[42], seed=42)
+    with pytest.raises(CheckFailed, match="seed"):
+        ex.q4.check(xor_features, theta0, theta, epochs[0], seed=42)

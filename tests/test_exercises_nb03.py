@@ -20,11 +20,63 @@ def _sigmoid(z):
 
 
 def _softplus(z):
+    return ops.maximum(z, 0.0) + ops.log1p(ops.exp(-ops.abs(z)))
+
+
+def _naive_softplus(z):
     return ops.log(1 + ops.exp(z))
 
 
-def test_q1_accepts_reference():
+def test_q1_accepts_reference(capsys):
     ex.q1.check(_softplus, _sigmoid)
+    out = capsys.readouterr().out
+    assert "Stable" in out and "refinement" not in out
+    assert "z = 0 gives 1" in out  # autodiff's convention at the cancelling kinks
+
+
+def test_q1_accepts_keras_softplus_without_remarks(capsys):
+    ex.q1.check(keras.activations.softplus, _sigmoid)
+    out = capsys.readouterr().out
+    assert "Stable" in out and "refinement" not in out and "Curious" not in out
+
+
+def test_q1_rejects_naive_formula_with_overflow_hint():
+    with pytest.raises(CheckFailed, match=r"softplus\(1000\) is inf.*overflows.*section 3"):
+        ex.q1.check(_naive_softplus, _sigmoid)
+    with pytest.raises(CheckFailed, match=r"softplus\(1000\) is inf"):
+        ex.q1.check(lambda z: ops.log1p(ops.exp(z)), _sigmoid)
+
+
+def test_q1_rejects_the_other_overflow():
+    with pytest.raises(CheckFailed, match=r"softplus\(-1000\) is inf"):
+        ex.q1.check(lambda z: z + ops.log1p(ops.exp(-z)), _sigmoid)
+
+
+def test_q1_rejects_finite_but_wrong_extremes():
+    def clipped(z):  # right on [-8, 8], but stops growing
+        return _softplus(ops.minimum(z, 50.0))
+
+    with pytest.raises(CheckFailed, match=r"softplus\(1000\) is 50"):
+        ex.q1.check(clipped, _sigmoid)
+
+    def shifted_below(z):  # right on [-8, 8], negative far left
+        return _softplus(z) + ops.where(z < -100, -1.0, 0.0)
+
+    with pytest.raises(CheckFailed, match=r"softplus\(-1000\).*non-negative"):
+        ex.q1.check(shifted_below, _sigmoid)
+
+
+def test_q1_rejects_where_with_an_overflowing_branch():
+    def where_version(z):  # right values everywhere, NaN gradient at +-1000
+        return ops.where(z > 0, z + ops.log1p(ops.exp(-z)), ops.log1p(ops.exp(z)))
+
+    with pytest.raises(CheckFailed, match="gradient there is NaN"):
+        ex.q1.check(where_version, _sigmoid)
+
+
+def test_q1_remarks_on_log_instead_of_log1p(capsys):
+    ex.q1.check(lambda z: ops.maximum(z, 0.0) + ops.log(1 + ops.exp(-ops.abs(z))), _sigmoid)
+    assert "log1p" in capsys.readouterr().out
 
 
 def test_q1_rejects_wrong_derivative():
@@ -137,14 +189,15 @@ def test_q4_accepts_a_model_that_fits_its_labels(tiny_inputs):
 
 
 def test_q4_rejects_low_accuracy(tiny_inputs):
-    model = _deep("relu")
+    model = _deep("elu")
     wrong = (model.predict(tiny_inputs, verbose=0).argmax(axis=-1) + 1) % 10
     with pytest.raises(CheckFailed, match="accuracy"):
         ex.q4.check(model, tiny_inputs, wrong, width=8)
 
 
 def test_q4_rejects_sigmoid_linear_and_wrong_shapes(tiny_inputs):
-    for activation, message in [("sigmoid", "sigmoid"), (None, "linear")]:
+    for activation, message in [("sigmoid", "sigmoid"), ("relu", "already trained ReLU"),
+                                (None, "linear")]:
         model = _deep(activation)
         labels = model.predict(tiny_inputs, verbose=0).argmax(axis=-1)
         with pytest.raises(CheckFailed, match=message):

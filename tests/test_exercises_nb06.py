@@ -7,33 +7,66 @@ import pytest
 from helpers.exercises import CheckFailed
 from helpers.exercises import nb06 as ex
 
-RGB = [5 * 5 * 3 * 6 + 6, 5 * 5 * 6 * 16 + 16, 400 * 120 + 120, 120 * 84 + 84, 84 * 10 + 10]
-
-
-def test_q1_rgb_params():
-    ex.q1.check(RGB, sum(RGB))
-    ex.q1.check([float(v) for v in RGB], sum(RGB))  # whole floats from / are fine
-    assert RGB[0] == 456 and sum(RGB) == 62_006
-    assert sum(ex.lenet_params(1)) == 61_706
-
-
-@pytest.mark.parametrize("params, total, reason", [
-    ([156, 2_416, 48_120, 10_164, 850], 61_706, "greyscale"),          # forgot the colour
-    ([456, 2_016, 48_120, 10_164, 850], 61_606, "conv2"),              # the notes' slip
-    ([456 - 6, 2_400, 48_000, 10_080, 840], 61_776, "conv1"),          # biases forgotten
-    (RGB[:4], sum(RGB), "5 weight layers"),
-    (RGB, sum(RGB) - 1, "rgb_total"),
-    ("456", 0, "list"),
-    ([456, "2416", 48_120, 10_164, 850], 62_006, r"rgb_params\[1\] should be an int"),
-    ([456.5, 2_416, 48_120, 10_164, 850], 62_006, r"rgb_params\[0\] is 456.5"),
-])
-def test_q1_rejects(params, total, reason):
-    with pytest.raises(CheckFailed, match=reason):
-        ex.q1.check(params, total)
-
-
 keras = pytest.importorskip("keras")
 layers = keras.layers
+
+
+def _lenet(conv1_padding="valid", pad=2, standardize=True):
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        *([layers.Rescaling(1 / 0.35, offset=-0.29, name="standardize")] if standardize else []),
+        layers.ZeroPadding2D(pad, name="pad"),
+        layers.Conv2D(6, 5, padding=conv1_padding, activation="relu", name="conv1"),
+        layers.MaxPooling2D(2, name="pool1"),
+        layers.Conv2D(16, 5, activation="relu", name="conv2"),
+        layers.MaxPooling2D(2, name="pool2"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(120, activation="relu", name="fc1"),
+        layers.Dense(84, activation="relu", name="fc2"),
+        layers.Dense(10, activation="softmax", name="fc3"),
+    ])
+
+
+def test_q1_suspect_is_what_the_check_says():
+    suspect = _lenet("same")
+    assert suspect.count_params() - 61_706 == ex.SUSPECT_EXTRA == 21_120
+    assert tuple(suspect.get_layer("conv1").output.shape[1:]) == (32, 32, 6)
+    right = _lenet()
+    assert {n: tuple(right.get_layer(n).output.shape[1:]) for n in ex.LENET5_SHAPES} \
+        == ex.LENET5_SHAPES
+    assert {n: right.get_layer(n).count_params() for n in ex.LENET5_PARAMS} == ex.LENET5_PARAMS
+
+
+def test_q1_find_the_bug_accepts_right_answers():
+    ex.q1.check("fc1", "conv1", 21_120, _lenet())
+    ex.q1.check("fc1", "conv1", 21_120.0, _lenet(standardize=False))  # a whole float is fine
+
+
+@pytest.mark.parametrize("answer, reason", [
+    (("conv1", "conv1", 21_120), "156 parameters in both"),
+    (("fc2", "conv1", 21_120), "Compare the params column"),
+    (("fc1", "fc1", 21_120), "walk up the output shapes"),
+    (("fc1", "pool1", 21_120), "not the first"),
+    (("fc1", "flatten", 21_120), "not the first"),
+    (("fc1", "dense", 21_120), "not a layer of `suspect`"),
+    (("fc1", "conv1", -21_120), "wrong sign"),
+    (("fc1", "conv1", 82_826), "flatten give"),
+    (("fc1", "conv1", 21_120.5), "whole number"),
+    ((1, "conv1", 21_120), "should be a str"),
+])
+def test_q1_find_the_bug_rejects(answer, reason):
+    with pytest.raises(CheckFailed, match=reason):
+        ex.q1.check(*answer, _lenet())
+
+
+@pytest.mark.parametrize("fixed, reason", [
+    (lambda: _lenet("same"), "padding='same'"),
+    (lambda: _lenet(pad=0), "outputs"),
+    (lambda: "a model", "should be a Keras model"),
+])
+def test_q1_find_the_bug_rejects_wrong_fixes(fixed, reason):
+    with pytest.raises(CheckFailed, match=reason):
+        ex.q1.check("fc1", "conv1", 21_120, fixed())
 
 
 def _vgg_block(x, filters, n_convs):

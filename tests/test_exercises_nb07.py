@@ -9,19 +9,52 @@ from helpers.exercises import CheckFailed
 from helpers.exercises import nb07 as ex
 
 
-def test_q1_pointwise():
-    ex.q1.check(lambda x, kernel, bias: x @ kernel[0, 0] + bias)
+def _shuffle_answers(undo_right=True, three_first=False):
+    """Run the experiment of exercise 1 as a student would, optionally with a bug."""
+    keras = pytest.importorskip("keras")
+    x = np.random.default_rng(0).normal(size=(2, 5, 5, 8)).astype("float32")
+    order = np.random.default_rng(1).permutation(25)
+    undo = np.argsort(order) if undo_right else order
+
+    def shuffled(layer):
+        out = keras.ops.convert_to_numpy(layer(
+            x.reshape(2, 25, 8)[:, order].reshape(x.shape)))
+        return out.reshape(2, 25, -1)[:, undo].reshape(out.shape)
+
+    conv1x1 = keras.layers.Conv2D(4, 1)
+    conv3x3 = keras.layers.Conv2D(4, 3, padding="same")
+    diff = [float(np.abs(shuffled(layer) - keras.ops.convert_to_numpy(layer(x))).max())
+            for layer in (conv1x1, conv3x3)]
+    return diff
 
 
-@pytest.mark.parametrize("wrong", [
-    lambda x, kernel, bias: x @ kernel[0, 0],  # no bias
-    lambda x, kernel, bias: np.maximum(x @ kernel[0, 0] + bias, 0),  # an activation
-    lambda x, kernel, bias: x[..., :kernel.shape[-1]] + bias,  # no channel mixing
-    42,
+def test_q1_shuffle_accepts_the_experiment():
+    d1, d3 = _shuffle_answers()
+    assert d1 < 1e-5 < 1e-2 < d3
+    ex.q1.check(True, False, d1, d3)
+    ex.q1.check(np.True_, np.False_, np.float32(d1), d3)
+
+
+@pytest.mark.parametrize("answer, reason", [
+    ((False, False, 0.0, 1.0), "same_1x1 should be True"),
+    ((True, True, 0.0, 1.0), "same_3x3 should be False"),
+    ((True, False, 0.0, 0.0), "the 3x3 outputs agree"),
+    ((True, False, 0.7, 1.0), "Check the unshuffling"),
+    (("yes", False, 0.0, 1.0), "should be a bool"),
+    ((True, False, -1.0, 1.0), ">= 0"),
+    ((True, False, float("nan"), 1.0), ">= 0"),
+    ((True, False, "0", 1.0), "should be an int or float"),
 ])
-def test_q1_rejects(wrong):
-    with pytest.raises(CheckFailed):
-        ex.q1.check(wrong)
+def test_q1_shuffle_rejects(answer, reason):
+    with pytest.raises(CheckFailed, match=reason):
+        ex.q1.check(*answer)
+
+
+def test_q1_wrong_unshuffle_is_caught():
+    d1, d3 = _shuffle_answers(undo_right=False)
+    assert d1 > 1e-2
+    with pytest.raises(CheckFailed, match="np.argsort"):
+        ex.q1.check(True, False, d1, d3)
 
 
 def test_q2_module_4a():
@@ -72,9 +105,27 @@ def test_q3_v3_style():
         ex.q3.check(valid_padding)
 
 
-def test_q4_heads():
-    ex.q4.check(131_073_000, 2_049_000)
-    with pytest.raises(CheckFailed, match="flatten_params"):
-        ex.q4.check(131_072_000, 2_049_000)
-    with pytest.raises(CheckFailed, match="gap_params"):
-        ex.q4.check(131_073_000, 2_048_000)
+def test_q4_design_accepts_answers_within_budget():
+    ex.q4.check((32, 16, 416, 16, 32, 32))
+    ex.q4.check([64, 24, 384, 16, 32, 32])       # a list is fine too
+    params, mults = ex.module_counts(ex.design_spec(32, 16, 416, 16, 32, 32))
+    assert (params, mults) == (119_328, 23_281_664) and mults <= ex.DESIGN_BUDGET
+    assert ex.module_counts(ex.design_spec(192, 96, 208, 16, 48, 64)) == (376_176, 73_608_192)
+
+
+@pytest.mark.parametrize("answer, reason", [
+    ((192, 96, 208, 16, 48, 64), "over the budget.*3x3 branch"),       # 4a itself
+    ((32, 32, 416, 16, 32, 32), "over the budget"),                     # just over
+    ((384, 16, 64, 16, 32, 32), "over the budget.*1x1 branch"),         # 1x1-heavy
+    ((32, 16, 400, 16, 32, 32), "496 channels"),
+    ((32, 16, 448, 16, 32, 48), "560 channels"),
+    ((16, 16, 432, 16, 32, 32), "f1 is below 32"),
+    ((32, 8, 416, 16, 32, 32), "at least 16 filters"),
+    ((32, 16, 416, 16, 32), "six filter counts"),
+    ((32, 16, 416.0, 16, 32, 32), "should be an int"),
+    ((0, 16, 448, 16, 32, 32), "at least one filter"),
+    ("32, 16, 416, 16, 32, 32", "six filter counts"),
+])
+def test_q4_design_rejects(answer, reason):
+    with pytest.raises(CheckFailed, match=reason):
+        ex.q4.check(answer)

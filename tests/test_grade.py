@@ -1,6 +1,8 @@
 """Grading, on a tiny synthetic course (fast kernels, no TensorFlow): a correct submission, a
 wrong one that also tampers with its tests, one that raises outside the exercises, one that is
-not JSON, and one that hangs."""
+not JSON, and one that hangs; graded in parallel, by shards merged afterwards, with a
+feedback page each. In the bubblewrap sandbox where it can start, else explicitly without
+(tests/test_grade_sandbox.py has the hostile submissions)."""
 
 from __future__ import annotations
 
@@ -13,23 +15,26 @@ from nbformat.v4 import new_code_cell as code
 from nbformat.v4 import new_markdown_cell as md
 from nbformat.v4 import new_notebook
 
-from coursetools import grade
-from coursetools.markers import find_exercises
+from coursetools import grade, sandbox
+from coursetools.exercise_metadata import read_exercises, stamp
+from coursetools.sandbox import Isolation
 from coursetools.student import student_notebook
+
+ISOLATION = Isolation(sandbox=sandbox.available())
+SANDBOX = "bwrap" if ISOLATION.sandbox else "none (--no-sandbox)"
 
 CHECKS = """\
 from helpers.exercises import Exercise, expect_close, expect_equal
 
 
 class ex:  # this tiny course's checks, as helpers/exercises/nbNN.py would hold them
-    q1 = Exercise("Exercise 1", lambda v: expect_equal(v, 6, "six"), hint="", solution="")
-    q2 = Exercise("Exercise 2", lambda f: expect_close(f(3.0), 9.0, "square(3.0)"),
-                  hint="", solution="", points=2)"""
+    q1 = Exercise(lambda v: expect_equal(v, 6, "six"), hint="", id="q1")
+    q2 = Exercise(lambda f: expect_close(f(3.0), 9.0, "square(3.0)"), hint="", id="q2")"""
 
 
 def tiny_course() -> nbformat.NotebookNode:
-    """Three graded exercises (1 + 2 + 1 points) and a written one."""
-    return new_notebook(cells=[
+    """Three graded exercises (1 + 2 + 1 points) and a written one, with nbgrader metadata."""
+    return stamp(new_notebook(cells=[
         md("# 00 · Tiny\n\n**Time budget:** 5 s"),
         code(CHECKS),
         md("### Exercise 1 (1 point)\nSet `six`."),
@@ -46,7 +51,7 @@ def tiny_course() -> nbformat.NotebookNode:
              "### END HIDDEN TESTS"),
         md("### Exercise 4 (written)\nWhy?"),
         md("**Your answer:**\n<!-- BEGIN SOLUTION -->\nBecause.\n<!-- END SOLUTION -->"),
-    ])
+    ]), "00_tiny.ipynb")
 
 
 GOOD = {3: "six = 6", 6: "def square(x):\n    return x ** 2", 9: "greeting = 'hello'",
@@ -85,7 +90,7 @@ def course(tmp_path_factory) -> Path:
         code("### BEGIN SOLUTION\ny = 1\n### END SOLUTION"),
         code("assert y == 1"),
     ])
-    nbformat.write(hang, root / "notebooks" / "01_hang.ipynb")
+    nbformat.write(stamp(hang, "01_hang.ipynb"), root / "notebooks" / "01_hang.ipynb")
     subs = root / "submissions"
     (subs / "alice").mkdir(parents=True)
     (subs / "alice" / "00_tiny.ipynb").write_text(submission(GOOD))
@@ -103,7 +108,8 @@ def graded(course) -> tuple[list[dict[str, str]], str, dict[str, str], dict[str,
     subs = course / "submissions"
     before = digest(subs)
     out = course / "build" / "grades"
-    grade.grade_all(subs, out, notebooks=course / "notebooks", timeout=60)
+    grade.grade_all(subs, out, notebooks=course / "notebooks", timeout=60, isolation=ISOLATION,
+                    jobs=2)
     rows = grade.read_csv(out / "grades.csv")
     return rows, (out / "report.md").read_text(), before, digest(subs)
 
@@ -157,12 +163,59 @@ def test_invalid_json_is_one_row(graded):
     assert rows[0]["error"].startswith("not a valid notebook: not valid JSON")
 
 
+def test_sandbox_and_tamper_status_per_submission(graded):
+    rows = graded[0]
+    assert {(r["sandbox"], r["tamper"]) for r in rows if r["student"] != "dave"} == {
+        (SANDBOX, "none found")}  # bob's edited test cell is replaced, not tampering
+    assert {(r["sandbox"], r["tamper"]) for r in rows if r["student"] == "dave"} == {("", "")}
+
+
 def test_report_table(graded):
     report = graded[1]
     assert "| alice | 00_tiny.ipynb | 4 | 4 | 1 written answer(s) to grade by hand |" in report
     assert "| bob | 00_tiny.ipynb | 0 | 4 | failed: q1, q2, q3;" in report
     assert "| dave | 00_tiny.ipynb | 0 | 4 | not a valid notebook: not valid JSON" in report
     assert "| bob | 00_tiny.ipynb | q1 | no | 0/1 | CheckFailed: six is 7" in report
+    assert f"to grade by hand | {SANDBOX} | none found |" in report
+    assert "4 submission(s) from `" in report and "per-cell timeout 60 s" in report
+
+
+def test_feedback_page_per_submission(course, graded):
+    feedback = course / "build" / "grades" / "feedback"
+    assert sorted(p.relative_to(feedback).as_posix() for p in feedback.rglob("*.html")) == [
+        "alice/00_tiny.html", "bob/00_tiny.html", "carol/00_tiny.html", "dave/00_tiny.html"]
+    alice = (feedback / "alice" / "00_tiny.html").read_text()
+    assert "<strong>4 of 4 points</strong>" in alice and alice.count(">passed<") == 3
+    assert "graded by hand" in alice
+    assert not any(word in alice for word in ("http://", "https://", "<script", "<link"))
+    bob = (feedback / "bob" / "00_tiny.html").read_text()
+    assert "six is 7, which is not right yet." in bob and bob.count(">not yet<") == 3
+    assert "AssertionError in a hidden test" in bob  # the hidden test itself is not shown
+    assert "greeting == " not in bob and "BEGIN HIDDEN" not in bob
+    carol = (feedback / "carol" / "00_tiny.html").read_text()
+    assert "cell 2 (<code>1 / 0</code>): ZeroDivisionError: division by zero" in carol
+    assert "not a valid notebook" in (feedback / "dave" / "00_tiny.html").read_text()
+
+
+def test_serial_shards_merge_to_the_parallel_full_run(course, graded):
+    """2 shards, one submission at a time each, merged == the full run with 2 jobs."""
+    subs, full = course / "submissions", course / "build" / "grades"
+    parts = [course / "build" / f"part{k}" for k in (1, 2)]
+    for k, part in enumerate(parts, 1):
+        grade.grade_all(subs, part, notebooks=course / "notebooks", timeout=60,
+                        isolation=ISOLATION, jobs=1, shard=(k, 2))
+    files = [[r["file"] for r in grade.read_csv(p / "grades.csv")] for p in parts]
+    assert set(files[0]).isdisjoint(files[1]) and files[0] and files[1]
+    merged = course / "build" / "merged"
+    assert grade.main(["merge", str(parts[1]), str(parts[0] / "grades.csv"), "--out",
+                       str(merged)]) == 0
+    assert (merged / "grades.csv").read_bytes() == (full / "grades.csv").read_bytes()
+    assert (merged / "report.md").read_text() == (full / "report.md").read_text()
+    assert digest(merged / "feedback") == digest(full / "feedback")
+    with pytest.raises(ValueError, match="parts 2 of 2 are missing"):
+        grade.merge([parts[0]], course / "build" / "merged-again")
+    with pytest.raises(ValueError, match="is given twice"):
+        grade.merge([parts[0], parts[0]], course / "build" / "merged-again")
 
 
 def test_executed_copies_kept(course, graded):
@@ -179,7 +232,7 @@ def test_hanging_cell_is_interrupted_and_grading_goes_on(course, tmp_path):
     nbformat.write(student, tmp_path / "erin" / "01_hang.ipynb")
     [sub] = grade.find_submissions(tmp_path)
     rows = {r.exercise: r for r in grade.grade_submission(sub, course / "notebooks",
-                                                          timeout=3)}
+                                                          timeout=3, isolation=ISOLATION)}
     assert rows["(notebook)"].error == (
         "cell 1 (`time.sleep(600)  # hangs`): timed out after 3 s (interrupted)")
     assert rows["q1"].passed == "yes"
@@ -215,7 +268,7 @@ def test_match_notebook(course):
 
 def test_assemble_restores_tests_and_survives_lost_metadata():
     instructor = tiny_course()
-    exercises = find_exercises(instructor, "00_tiny.ipynb")
+    exercises = read_exercises(instructor, "00_tiny.ipynb")
     student = nbformat.reads(submission({4: "pass"}), as_version=4)
     del student.cells[7]  # q2's test cell deleted
     student.cells.insert(10, nbformat.from_dict(dict(student.cells[9])))  # q3's test duplicated
@@ -246,6 +299,40 @@ def test_bad_submissions_without_running(course, tmp_path):
     assert frank.error.startswith("no instructor notebook matches '42_unknown.ipynb'")
     assert nobody.error.startswith("cannot tell whose submission this is")
     assert gina.error.startswith("not a valid notebook")
+
+
+def test_shards_split_the_class_deterministically():
+    subs = [grade.Submission(Path(f"s{i}.ipynb"), f"s{i}", "00_a.ipynb", f"s{i}__00_a.ipynb")
+            for i in range(7)]
+    parts = [grade.shard_of(subs, (k, 3)) for k in (1, 2, 3)]
+    assert [len(p) for p in parts] == [3, 2, 2]
+    assert sorted(s.file for p in parts for s in p) == sorted(s.file for s in subs)
+    assert grade.shard_of(subs, (2, 3)) == parts[1]
+    assert grade.parse_shard("2/8") == (2, 8)
+    for bad in ("0/3", "4/3", "2", "a/b"):
+        with pytest.raises(ValueError, match="K/N"):
+            grade.parse_shard(bad)
+
+
+def test_without_bubblewrap_it_says_how_to_install_or_needs_the_flag(course, tmp_path,
+                                                                     monkeypatch, capsys):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "dave__00_tiny.ipynb").write_text("{ this is not JSON")
+    monkeypatch.setattr(sandbox, "bwrap", lambda: None)
+    sandbox._probe.cache_clear()
+    try:
+        args = [str(tmp_path / "subs"), "--notebooks", str(course / "notebooks"), "--out",
+                str(tmp_path / "out")]
+        assert grade.main(args) == 2
+        err = capsys.readouterr().err
+        assert "bubblewrap (bwrap) is not installed" in err
+        assert "apt-get install bubblewrap" in err and "--no-sandbox" in err
+        assert not (tmp_path / "out").exists()
+        assert grade.main(args + ["--no-sandbox", "--jobs", "1"]) == 0
+        report = (tmp_path / "out" / "report.md").read_text()
+        assert "NOT sandboxed (--no-sandbox)" in report
+    finally:
+        sandbox._probe.cache_clear()
 
 
 def test_cli_errors(course, tmp_path, capsys):

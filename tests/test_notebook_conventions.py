@@ -74,3 +74,32 @@ def test_readme_lists_notebook_with_its_budget(path):
     assert row, f"README's notebook table must list {path.name}"
     assert re.search(rf"\b{notebook_budget(path)}\s*s\b", row), \
         f"README's row for {path.name} must show its budget ({notebook_budget(path)} s)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_first_code_cell_sets_seed_and_passes_it_to_setup(path):
+    """`SEED = <int>` then `setup(seed=SEED)`: one place to change the seed of the whole run."""
+    code = [c for c in read_notebook(path)["cells"] if c["cell_type"] == "code"]
+    first = cell_source(code[0])
+    assert re.search(r"^SEED = \d+\b", first, re.M), \
+        "the first code cell must set `SEED = <int>` (a line of its own)"
+    assert re.search(r"\bsetup\(\s*(seed=)?SEED\b", first), \
+        "the first code cell must call helpers.setup(seed=SEED)"
+    body = "\n".join(cell_source(c) for c in code)
+    literal = re.findall(r"\b(?:set_random_seed|setup)\(\s*(?:seed=)?\d+", body)
+    assert not literal, f"derive seeds from SEED instead of literals: {literal}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_exercise_cells_carry_nbgrader_metadata_that_matches_their_headings(path):
+    from coursetools.exercise_metadata import COMMAND, stale_metadata
+
+    problems = stale_metadata(nbformat.read(path, as_version=4), path.name)
+    assert not problems, "\n".join(problems) + f"\nrun `{COMMAND}` to update the metadata"
+
+
+def test_reference_solutions_file_is_generated_from_the_notebooks():
+    from coursetools.exercise_metadata import COMMAND, REFERENCE, course_reference
+
+    assert REFERENCE.is_file() and REFERENCE.read_text(encoding="utf-8") == course_reference(), \
+        f"{REFERENCE.name} is stale: run `{COMMAND}`"

@@ -105,3 +105,15 @@ def test_native_startup_noise_is_hidden_but_python_errors_are_not():
     assert "determinism True" in result.stdout
     assert "cudart_stub" not in result.stderr and "cuInit" not in result.stderr
     assert "after" in result.stderr  # stderr works again once setup() returns
+
+
+def test_runtime_log_for_the_timing_table(tmp_path, monkeypatch):
+    log = tmp_path / "runtime.jsonl"
+    monkeypatch.setenv("COURSE_RUNTIME_LOG", str(log))
+    setup(4, verbose=False)
+    setup(5, verbose=False)
+    import json
+
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [entry["seed"] for entry in lines] == [4, 5]
+    assert lines[0]["device"] == "CPU" and lines[0]["tensorflow"] == tf.__version__

@@ -16,13 +16,13 @@ from nbformat.v4 import new_notebook
 
 from coursetools import student as student_mod
 from coursetools.execute import run_cells
+from coursetools.exercise_metadata import GRADE_ID, read_exercises, stamp
 from coursetools.markers import (
     HIDDEN,
     HIDDEN_NOTE,
     SOLUTION,
     STUB,
     MarkerError,
-    exercise_module_points,
     find_blocks,
     find_exercises,
 )
@@ -87,33 +87,29 @@ def test_student_code_cells_compile(versions):
             compile(_compilable(cell_source(cell)), f"{path.name}, cell {i}", "exec")
 
 
-def test_solution_cells_are_stubs_and_exercises_tagged(versions):
+def _role(cell) -> tuple[str, str] | None:
+    """(exercise id, role) from a cell's nbgrader grade_id, None for other cells and tasks."""
+    match = GRADE_ID.match(cell.metadata.get("nbgrader", {}).get("grade_id", ""))
+    return (f"q{match.group(1)}", match.group(2)) if match and match.group(2) != "task" else None
+
+
+def test_solution_cells_are_stubs_and_exercises_keep_their_metadata(versions):
     path, instructor, student = versions
-    exercises = find_exercises(instructor, path.name, exercise_module_points(instructor))
+    exercises = read_exercises(instructor, path.name)
     assert len(exercises.exercises) >= 3, f"{path.name} needs at least 3 exercises"
     roles = {}
-    for i, cell in enumerate(student.cells):
-        tag = cell.metadata.get("course")
-        if tag:
-            roles[i] = (tag["exercise"], tag["role"])
-            assert tag["points"] == exercises.exercises[tag["exercise"]].points
-        if tag and tag["role"] == "solution":
+    for i, (before, cell) in enumerate(zip(instructor.cells, student.cells, strict=True)):
+        assert cell.metadata.get("nbgrader") == before.metadata.get("nbgrader")
+        role = _role(cell)
+        if role:
+            roles[i] = role
+            assert cell.metadata["deletable"] is False
+        if role and role[1] == "solution":
             assert cell_source(cell) == "\n".join(STUB), f"{path.name}, cell {i} is not a stub"
-        if tag and tag["role"] == "tests":
+        if role and role[1] == "tests":
             assert cell.metadata["editable"] is False
     assert roles == exercises.roles
     assert all(e.solutions or e.answer is not None for e in exercises.exercises.values())
-
-
-def test_heading_points_match_the_exercise_module(versions):
-    path, instructor, _ = versions
-    module = exercise_module_points(instructor)
-    exercises = find_exercises(instructor, path.name)
-    for ex_id, exercise in exercises.exercises.items():
-        if ex_id in module and not exercise.written:
-            assert exercise.points == module[ex_id], (
-                f"{path.name}: the heading of {exercise.title} says {exercise.points} points, "
-                f"helpers/exercises says {module[ex_id]}")
 
 
 def test_student_version_of_00_runs_and_fails_every_exercise(tmp_path):
@@ -124,7 +120,7 @@ def test_student_version_of_00_runs_and_fails_every_exercise(tmp_path):
     results = run_cells(student, timeout=300, cwd=tmp_path)
     tests = 0
     for result in results:
-        role = student.cells[result.index].metadata.get("course", {}).get("role")
+        role = (_role(student.cells[result.index]) or ("", ""))[1]
         if role == "tests":
             tests += 1
             assert result.status == "error", f"cell {result.index} passes unsolved"
@@ -174,6 +170,8 @@ def test_markdown_answer_replaced():
 def test_malformed_markers_name_notebook_and_cell(source, message):
     nb = new_notebook(cells=[md("### Exercise 1 (1 point)"), code(source), code("assert x")])
     with pytest.raises(MarkerError, match=f"^lab.ipynb, cell 1 \\(Exercise 1\\), {message}"):
+        stamp(nb, "lab.ipynb")
+    with pytest.raises(MarkerError, match=f"^lab.ipynb, cell 1, {message}"):
         student_notebook(nb, "lab.ipynb")
 
 
@@ -236,7 +234,7 @@ def _lab(tmp_path: Path) -> Path:
                              code("assert y == 1")])
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="old output\n")]
     nb.cells[1].execution_count = 3
-    nbformat.write(nb, path)
+    nbformat.write(stamp(nb, path.name), path)
     return path
 
 
@@ -294,6 +292,7 @@ def test_malformed_notebook_is_reported_and_others_written(tmp_path):
     good, build = _lab(tmp_path), tmp_path / "build"
     bad = tmp_path / "notebooks" / "01_bad.ipynb"
     nbformat.write(new_notebook(cells=[md("### Exercise 1"), code("### BEGIN SOLUTION")]), bad)
+    # (malformed markers: no metadata can be written for it, and the tools say where)
     outcomes = write_student_versions([good, bad], build / "student", build_dir=build)
     assert [o.status for o in outcomes] == ["written", "error"]
     assert "01_bad.ipynb, cell 1" in outcomes[1].message
@@ -335,3 +334,14 @@ def test_cli_exit_codes(tmp_path, monkeypatch, capsys):
     assert student_mod.main(["--out", out, "--force", str(source)]) == 0
     assert student_mod.main(["--out", str(tmp_path / "nope"), str(source)]) == 2
     assert "must be inside" in capsys.readouterr().err
+
+
+def test_student_tools_refuse_a_notebook_without_metadata():
+    nb = new_notebook(cells=[md("### Exercise 1 (1 point)"),
+                             code("### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
+                             code("assert x == 1")])
+    with pytest.raises(MarkerError, match="cell 0: an exercise heading without nbgrader metadata"
+                                          ".*coursetools.exercise_metadata"):
+        student_notebook(nb, "lab.ipynb")
+    student = student_notebook(stamp(nb, "lab.ipynb"), "lab.ipynb")
+    assert student.cells[1].metadata["nbgrader"]["grade_id"] == "q1_solution"

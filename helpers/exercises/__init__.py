@@ -8,6 +8,12 @@ notebook 05), as :class:`Exercise` objects::
     ex.q1.hint()          # a nudge
     ex.q1.solution()      # the reference answer
 
+Each exercise has one source, its instructor notebook: the task, the reference solution (between
+the markers), the tests and the points (in the cells' nbgrader metadata). ``reference.json``
+beside this file is generated from the notebooks (``python -m coursetools.exercise_metadata``;
+a test fails when it is stale), and ``solution()``, ``name`` and ``points`` read it; the modules
+hold only what checks an answer: the check functions and the hints.
+
 A failing ``check`` raises :class:`CheckFailed`, an ``AssertionError`` that Jupyter shows as
 its message alone (no traceback), so the suite and the grader see the failure while a
 student sees only the feedback.
@@ -15,15 +21,20 @@ student sees only the feedback.
 
 from __future__ import annotations
 
+import functools
 import html
+import json
+import re
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 __all__ = ["CheckFailed", "Exercise", "expect_close", "expect_equal", "expect_function",
            "expect_layers", "expect_returned", "expect_shape", "expect_type", "expect_whole_number",
-           "feedback_html"]
+           "code_markdown", "feedback_html", "reference"]
 
 
 class CheckFailed(AssertionError):
@@ -42,28 +53,60 @@ class CheckFailed(AssertionError):
         return [f"\x1b[31m{self}\x1b[0m"]
 
 
-def feedback_html(text: str, colour: str, *, code: str = "") -> str:
-    """The HTML that Jupyter shows for ``text``, line breaks kept; ``code`` (a solution)
-    follows it in a ``<pre>`` block, so that its indentation survives."""
-    body = f'<div style="color:{colour}; white-space: pre-wrap">{html.escape(text)}</div>'
-    if code:
-        body += (f'<pre style="color:{colour}; margin: 0.3em 0 0 0">'
-                 f"{html.escape(code)}</pre>")
-    return body
+REFERENCE = Path(__file__).with_name("reference.json")
 
 
-def _display(text: str, colour: str, *, code: str = "") -> None:
-    """Show coloured feedback: HTML in Jupyter, plain text elsewhere."""
+def feedback_html(text: str, colour: str) -> str:
+    """The HTML that Jupyter shows for ``text``: coloured, line breaks kept."""
+    return f'<div style="color:{colour}; white-space: pre-wrap">{html.escape(text)}</div>'
+
+
+def code_markdown(title: str, code: str) -> str:
+    """``title`` then ``code`` as a fenced Python block: JupyterLab renders it as a
+    syntax-highlighted, copyable code block with its lines and indentation."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", code)), default=2)
+    fence = "`" * (longest + 1)
+    return f"**{html.escape(title)}**\n\n{fence}python\n{code}\n{fence}\n"
+
+
+def _in_jupyter() -> bool:
     try:
         from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _display(text: str, colour: str) -> None:
+    """Show coloured feedback: HTML in Jupyter, plain text elsewhere."""
+    if _in_jupyter():
         from IPython.display import HTML, display
 
-        if get_ipython() is not None and type(get_ipython()).__name__ == "ZMQInteractiveShell":
-            display(HTML(feedback_html(text, colour, code=code)))
-            return
-    except ImportError:
-        pass
-    print(f"{text}\n{code}" if code else text)
+        display(HTML(feedback_html(text, colour)))
+    else:
+        print(text)
+
+
+def _display_code(title: str, code: str) -> None:
+    """Show a code block: Markdown (highlighted) in Jupyter, plain text elsewhere."""
+    if _in_jupyter():
+        from IPython.display import display
+
+        display({"text/markdown": code_markdown(title, code), "text/plain": f"{title}\n{code}"},
+                raw=True)
+    else:
+        print(f"{title}\n{code}")
+
+
+@functools.cache
+def reference() -> dict[str, Any]:
+    """``reference.json``: module -> {"notebook", "exercises": id -> {title, points, written,
+    solution}}, generated from the instructor notebooks; {} when it is missing."""
+    try:
+        return json.loads(REFERENCE.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
 
 
 # --------------------------------------------------------------------------- expectations
@@ -209,21 +252,49 @@ def expect_layers(model: Any, expected: Sequence[tuple[str, dict[str, Any]]],
 
 
 class Exercise:
-    """One exercise: a check function, a hint and a reference solution.
+    """One exercise: a check function and a hint. Its title, points and reference solution
+    come from the notebook (via ``reference.json``), found by the name the exercise is bound
+    to in its module (``q1`` in ``helpers.exercises.nb05``).
 
     ``checker(*args, **kwargs)`` raises :class:`CheckFailed` (or ``AssertionError``) when the
-    answer is wrong and may return a short remark to show when it is right.
+    answer is wrong and may return a short remark to show when it is right. ``id`` and
+    ``module`` are for exercises not bound at module level (tests).
     """
 
-    def __init__(self, name: str, checker: Callable[..., str | None], *, hint: str,
-                 solution: str, points: int = 1):
-        if points < 0:
-            raise ValueError(f"points must be >= 0, got {points}")
-        self.name = name
+    def __init__(self, checker: Callable[..., str | None], *, hint: str,
+                 id: str | None = None, module: str | None = None):  # noqa: A002
+        if not callable(checker):
+            raise TypeError(f"checker must be a function, got {type(checker).__name__}")
+        if id is not None and not re.fullmatch(r"q\d+", id):
+            raise ValueError(f"id must look like 'q1', got {id!r}")
         self._checker = checker
         self._hint = hint
-        self._solution = solution
-        self.points = points
+        self._id = id
+        self._module = module or sys._getframe(1).f_globals.get("__name__", "")
+
+    @property
+    def id(self) -> str:
+        """``q1`` for ``Exercise 1``: the name this exercise is bound to in its module."""
+        if self._id is None:
+            namespace = vars(sys.modules[self._module]) if self._module in sys.modules else {}
+            self._id = next((name for name, value in namespace.items() if value is self
+                             and re.fullmatch(r"q\d+", name)), "")
+        return self._id
+
+    def _entry(self) -> dict[str, Any]:
+        module = self._module.rpartition(".")[2]
+        return reference().get(module, {}).get("exercises", {}).get(self.id, {})
+
+    @property
+    def name(self) -> str:
+        """The notebook's title of the exercise, e.g. ``Exercise 1``."""
+        return self._entry().get("title") or (f"Exercise {self.id[1:]}" if self.id
+                                              else "This exercise")
+
+    @property
+    def points(self) -> int:
+        """Its points, as the notebook's metadata gives them (0 if unknown)."""
+        return int(self._entry().get("points", 0))
 
     def __repr__(self) -> str:
         return f"Exercise({self.name!r}, points={self.points})"
@@ -248,5 +319,11 @@ class Exercise:
         _display(f"Hint for {self.name}: {self._hint}", "#1f4e9c")
 
     def solution(self) -> None:
-        """Show the reference solution."""
-        _display(f"Solution to {self.name}:", "#555555", code=self._solution)
+        """Show the reference solution, as the instructor notebook has it."""
+        code = self._entry().get("solution")
+        if not code:
+            _display(f"No reference solution is recorded for {self.name} "
+                     f"({self._module}.{self.id or '?'}); maintainers: run "
+                     "`python -m coursetools.exercise_metadata`.", "#9c1f1f")
+            return
+        _display_code(f"Solution to {self.name}:", code)

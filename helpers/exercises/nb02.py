@@ -27,7 +27,8 @@ def _sigmoid(z):
 
 
 def train_perceptron(X, y, lr=0.1, epochs=20, seed=1):
-    """The notebook's perceptron rule (same initial weights), to recompute answers."""
+    """The notebook's perceptron rule (the same initial weights for the same seed), to
+    recompute answers."""
     rng = np.random.default_rng(seed)
     theta0, theta = rng.normal(0, 0.1), rng.normal(0, 0.1, size=X.shape[1])
     errors = []
@@ -77,11 +78,9 @@ def _check_nand(nand_theta0, nand_theta) -> str:
 
 
 q1 = Exercise(
-    "Exercise 1",
     _check_nand,
     hint="NAND must be 1 at (0, 0), so the bias must be >= 0; it must be 0 at (1, 1), so "
          "bias + θ₁ + θ₂ < 0. Negative weights of -1 each and a bias between 1 and 2 work.",
-    solution="nand_theta0, nand_theta = 1.5, np.array([-1.0, -1.0])",
 )
 
 # --------------------------------------------------------------------------- Exercise 2
@@ -116,14 +115,9 @@ def _check_mlp_forward(mlp_forward) -> str:
 
 
 q2 = Exercise(
-    "Exercise 2",
     _check_mlp_forward,
     hint="Two perceptron layers in a row: hidden = max(0, X @ W1 + b1) (np.maximum), then "
          "sigmoid(hidden @ W2 + b2). Broadcasting adds the bias to every row.",
-    solution="def mlp_forward(X, W1, b1, W2, b2):\n"
-             "    hidden_out = np.maximum(0, X @ W1 + b1)\n"
-             "    return sigmoid(hidden_out @ W2 + b2)",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 3
@@ -157,23 +151,16 @@ def _check_hours_needed(hours_needed, model) -> str:
 
 
 q3 = Exercise(
-    "Exercise 3",
     _check_hours_needed,
     hint="Build the 41 students [6, h] for h in np.arange(0, 20.5, 0.5) as one (41, 2) "
          "float32 array, predict them all at once, and take the first hours where the "
          "probability is >= 0.5 (np.argmax of the boolean array gives its position).",
-    solution="candidates = np.arange(0, 20.5, 0.5)\n"
-             "queries = np.column_stack([np.full_like(candidates, 6), candidates])"
-             ".astype('float32')\n"
-             "probs_6 = pass_model.predict(queries, verbose=0)[:, 0]\n"
-             "hours_needed = float(candidates[np.argmax(probs_6 >= 0.5)])",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 4
 
 
-def _check_xor_features(xor_features, theta0_x, theta_x, epochs_needed) -> str:
+def _check_xor_features(xor_features, theta0_x, theta_x, epochs_needed, *, seed: int = 1) -> str:
     expect_function(xor_features, "xor_features", "that takes the (4, 2) array of gate inputs")
     features = np.asarray(xor_features(GATE_INPUTS.copy()), dtype="float64")
     expect_shape(features, (4, None), "xor_features(X_gate)")
@@ -184,7 +171,7 @@ def _check_xor_features(xor_features, theta0_x, theta_x, epochs_needed) -> str:
     if not np.array_equal(features[:, :2], GATE_INPUTS):
         raise CheckFailed("the first two columns should be the inputs x₁, x₂ themselves.")
     bias, weights = _as_weights(theta0_x, theta_x, k, ("theta0_x", "theta_x"))
-    _, _, errors = train_perceptron(features, XOR, lr=0.1, epochs=50)
+    _, _, errors = train_perceptron(features, XOR, lr=0.1, epochs=50, seed=seed)
     if 0 not in errors:
         raise CheckFailed("with these features the perceptron still does not converge in 50 "
                           "epochs. Which product of the inputs is 1 only at (1, 1)?")
@@ -198,21 +185,15 @@ def _check_xor_features(xor_features, theta0_x, theta_x, epochs_needed) -> str:
                           "list positions from 0.")
     if int(epochs_needed) != expected:
         raise CheckFailed(f"epochs_needed is {epochs_needed}; count the epochs up to and "
-                          "including the first with no mistakes.")
+                          "including the first with no mistakes, of a run with the notebook's "
+                          "train_perceptron and seed (seed=SEED).")
     return (f"With {k} features XOR is linearly separable, and the perceptron rule converges "
             f"in {expected} epochs.")
 
 
 q4 = Exercise(
-    "Exercise 4",
     _check_xor_features,
     hint="x₁·x₂ is 1 only at (1, 1). np.column_stack([X, X[:, 0] * X[:, 1]]) adds it as a "
          "third column; then train_perceptron(features, gates['XOR'], lr=0.1, epochs=50) and "
          "errors.index(0) + 1.",
-    solution="def xor_features(X):\n"
-             "    return np.column_stack([X, X[:, 0] * X[:, 1]])\n\n"
-             "theta0_x, theta_x, errors_x, _ = train_perceptron(xor_features(X_gate), "
-             "gates['XOR'], lr=0.1, epochs=50)\n"
-             "epochs_needed = errors_x.index(0) + 1",
-    points=2,
 )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from helpers.exercises import (
@@ -11,8 +9,8 @@ from helpers.exercises import (
     Exercise,
     expect_close,
     expect_function,
-    expect_layers,
-    expect_type,
+    expect_returned,
+    expect_shape,
 )
 
 
@@ -50,128 +48,170 @@ def _check_cce(categorical_crossentropy) -> str:
 
 
 q1 = Exercise(
-    "Exercise 1",
     _check_cce,
     hint="For each example sum y_onehot * np.log(probs) over the classes (axis=1), put a "
          "minus in front, then average over the examples.",
-    solution="def categorical_crossentropy(y_onehot, probs):\n"
-             "    return float(np.mean(-np.sum(y_onehot * np.log(probs), axis=1)))",
-    points=2,
 )
 
-
-def _line_hessian(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype="float64")
-    return 2 / len(x) * np.array([[np.sum(x**2), np.sum(x)], [np.sum(x), len(x)]])
+# --------------------------------------------------------------------------- Exercise 2
 
 
-def _check_lr_limit(lr_limit, x) -> str:
-    expect_type(lr_limit, (float, int, np.floating, np.integer), "lr_limit")
-    eigenvalues = np.linalg.eigvalsh(_line_hessian(x))
-    want = 2 / eigenvalues.max()
-    if np.isclose(lr_limit, 1 / eigenvalues.max(), rtol=1e-4):
-        raise CheckFailed("that is 1/λ_max: gradient descent converges while |1 - ηλ| < 1, "
-                          "which allows η up to 2/λ_max.")
-    if np.isclose(lr_limit, 2 / eigenvalues.min(), rtol=1e-4):
-        raise CheckFailed("the steepest direction sets the limit: use the LARGEST eigenvalue "
-                          "of the Hessian.")
-    expect_close(lr_limit, want, "lr_limit", rtol=1e-3)
-    return (f"Beyond η = {want:.4f} the steep direction of the valley diverges; larger inputs "
-            "make the valley steeper, so the limit is lower than in section 2.")
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _backprop(X, y, W1, b1, W2, b2, *, mean=True, slope_of_z=False):
+    """The 2-2-1 network's gradients of the mean BCE; the flags make the two classic bugs."""
+    z1 = X @ W1 + b1
+    a1 = _sigmoid(z1)
+    p = _sigmoid(a1 @ W2 + b2)
+    dz2 = (p - y) / (len(X) if mean else 1)
+    slope = z1 * (1 - z1) if slope_of_z else a1 * (1 - a1)
+    dz1 = dz2 @ W2.T * slope
+    return [X.T @ dz1, dz1.sum(axis=0), a1.T @ dz2, dz2.sum(axis=0)]
+
+
+_GRAD_NAMES = ["dJ/dW1", "dJ/db1", "dJ/dW2", "dJ/db2"]
+
+
+def _backprop_cases():
+    rng = np.random.default_rng(5)
+    xor = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    cases = []
+    for X, y in [(xor, np.array([[0.0], [1.0], [1.0], [0.0]])),
+                 (rng.normal(0, 1, (7, 2)), rng.integers(0, 2, (7, 1)).astype(float))]:
+        for _ in range(3):
+            cases.append((X, y, rng.normal(0, 1, (2, 2)), rng.normal(0, 0.5, 2),
+                          rng.normal(0, 1, (2, 1)), rng.normal(0, 0.5, 1)))
+    return cases
+
+
+def _same(got, want) -> bool:
+    return all(np.allclose(g, w, rtol=1e-5, atol=1e-10) for g, w in zip(got, want, strict=True))
+
+
+def _check_backprop(backprop) -> str:
+    expect_function(backprop, "backprop", "backprop(X, y, W1, b1, W2, b2) -> [dW1, db1, dW2, db2]")
+    for X, y, W1, b1, W2, b2 in _backprop_cases():
+        got = backprop(X, y, W1, b1, W2, b2)
+        expect_returned(got, "backprop(X, y, W1, b1, W2, b2)")
+        if not isinstance(got, tuple | list) or len(got) != 4:
+            raise CheckFailed("backprop should return the list [dJ/dW1, dJ/db1, dJ/dW2, dJ/db2].")
+        got = [np.asarray(g, dtype="float64") for g in got]
+        for g, w, name in zip(got, (W1, b1, W2, b2), _GRAD_NAMES, strict=True):
+            expect_shape(g, w.shape, f"{name} (it must have the shape of the weight)")
+        want = _backprop(X, y, W1, b1, W2, b2)
+        if _same(got, want):
+            continue
+        n = len(X)
+        layer2_ok = _same(got[2:], want[2:])
+        if _same(got[2:], [n * w for w in want[2:]]):
+            raise CheckFailed(f"dJ/dW2 and dJ/db2 are exactly n = {n} times too large (the "
+                              "number of examples). J is the MEAN of the per-example losses, "
+                              "so dJ/dz2 = (p - y) / n.")
+        if not layer2_ok:
+            raise CheckFailed("dJ/dW2 or dJ/db2 is wrong: dJ/dz2 = (p - y) / n, then "
+                              "dJ/dW2 = a1.T @ dJ/dz2 and dJ/db2 = its column sums.")
+        if _same(got[:2], _backprop(X, y, W1, b1, W2, b2, slope_of_z=True)[:2]):
+            raise CheckFailed("the second layer is right now, the first is not: the sigmoid's "
+                              "slope at z1 is sigma(z1) (1 - sigma(z1)) = a1 (1 - a1), "
+                              "written with the activation a1, not with z1.")
+        raise CheckFailed("dJ/dW2 and dJ/db2 are right, dJ/dW1 or dJ/db1 is not: check the "
+                          "step back from a1 through the sigmoid to z1, then to W1 and b1.")
+    return "Both bugs fixed: your gradients agree with automatic differentiation."
 
 
 q2 = Exercise(
-    "Exercise 2",
-    _check_lr_limit,
-    hint="Build the Hessian H = 2/n [[Σx², Σx], [Σx, n]] for x_new, take its eigenvalues with "
-         "np.linalg.eigvalsh, and use η_max = 2 / λ_max.",
-    solution="H_new = 2 / len(x_new) * np.array([[np.sum(x_new**2), np.sum(x_new)],\n"
-             "                                   [np.sum(x_new), len(x_new)]])\n"
-             "lr_limit = float(2 / np.linalg.eigvalsh(H_new).max())",
-    points=2,
+    _check_backprop,
+    hint="Compare buggy / autodiff per gradient: a ratio that is the same number everywhere "
+         "means a missing factor; a layer that is right tells you the bug is further back.",
 )
 
+# --------------------------------------------------------------------------- Exercise 3
 
-def _check_adam_step(adam_step) -> str:
-    import keras
+RATES = (0.1, 3.0)
 
-    expect_function(adam_step, "adam_step", "adam_step(theta, g, m, s, t, ...)")
-    settings = {"lr": 0.1, "beta1": 0.8, "beta2": 0.99, "eps": 1e-7}
-    start = np.array([1.0, -2.0, 0.5])
-    theta, m, s = start.copy(), np.zeros(3), np.zeros(3)
-    variable = keras.Variable(start.astype("float32"))
-    optimizer = keras.optimizers.Adam(learning_rate=settings["lr"], beta_1=settings["beta1"],
-                                      beta_2=settings["beta2"], epsilon=settings["eps"])
-    scales = np.array([2.0, 0.5, -3.0])  # gradient field g = scales * theta (a quadratic's)
-    for t in range(1, 6):
-        g = scales * theta
-        out = adam_step(theta, g, m, s, t, **settings)
-        if not isinstance(out, tuple | list) or len(out) != 3:
-            raise CheckFailed("adam_step should return the tuple (theta, m, s).")
-        theta, m, s = (np.asarray(v, dtype="float64") for v in out)
-        optimizer.apply([(scales * variable.numpy()).astype("float32")],
-                        [variable])
-        if t == 1 and np.allclose(theta, start - settings["lr"] * g, rtol=1e-3):
-            raise CheckFailed("that is a plain SGD step; Adam divides the (averaged) gradient "
-                              "by the square root of the averaged squared gradient.")
-        if not np.allclose(theta, variable.numpy(), rtol=1e-4, atol=1e-5):
-            raise CheckFailed(f"after step {t} theta is {theta.round(5)}, Keras's Adam has "
-                              f"{variable.numpy().round(5)}. Did you correct the bias of m and "
-                              "s by dividing by (1 - beta**t)?")
-    return "Five steps agree with keras.optimizers.Adam."
+
+def _check_can_rest(can_rest, grad, minima) -> str:
+    if not isinstance(can_rest, dict):
+        raise CheckFailed(f"can_rest should be a dict {{0.1: {{...}}, 3.0: {{...}}}}, not "
+                          f"{type(can_rest).__name__}.")
+    if sorted(float(k) for k in can_rest) != sorted(RATES):
+        raise CheckFailed(f"can_rest should have the keys {RATES}, one per learning rate; it "
+                          f"has {sorted(can_rest)}.")
+    names = set(minima)
+    limits = {}
+    for name, x in minima.items():
+        slope = (grad(x + 1e-4) - grad(x - 1e-4)) / 2e-4
+        limits[name] = 2 / slope
+    for lr, places in can_rest.items():
+        if isinstance(places, str) or not isinstance(places, set | list | tuple | frozenset):
+            raise CheckFailed(f"can_rest[{lr}] should be a set of names such as "
+                              f"{{'dip', 'bowl'}}, not {places!r}.")
+        if not set(places) <= names:
+            raise CheckFailed(f"can_rest[{lr}] holds {sorted(set(places) - names)}; use the "
+                              f"names of deep_minima: {sorted(names)}.")
+        want = {name for name, limit in limits.items() if lr < limit}
+        for name in sorted(names):
+            limit = limits[name]
+            if name in places and name not in want:
+                raise CheckFailed(f"η = {lr} cannot rest in the {name}: its curvature is "
+                                  f"f'' = {2 / limit:.2f}, so only rates below 2/f'' = "
+                                  f"{limit:.2f} can; a larger one overshoots its bottom at "
+                                  "every step.")
+            if name in want and name not in places:
+                raise CheckFailed(f"η = {lr} is below the {name}'s limit 2/f'' = {limit:.2f}, "
+                                  f"so it can rest there (if it gets there). can_rest lists "
+                                  "where a rate CAN rest, not only where the run from x0 = 6 "
+                                  "ends.")
+    return ("Now the large rate misses the true minimum: whether a large rate 'escapes' "
+            "depends on which minimum is the sharp one.")
 
 
 q3 = Exercise(
-    "Exercise 3",
-    _check_adam_step,
-    hint="m = beta1*m + (1-beta1)*g;  s = beta2*s + (1-beta2)*g**2;  correct both: "
-         "m_hat = m/(1-beta1**t), s_hat = s/(1-beta2**t);  theta - lr*m_hat/(sqrt(s_hat)+eps).",
-    solution="def adam_step(theta, g, m, s, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):\n"
-             "    m = beta1 * m + (1 - beta1) * g\n"
-             "    s = beta2 * s + (1 - beta2) * g**2\n"
-             "    m_hat, s_hat = m / (1 - beta1**t), s / (1 - beta2**t)\n"
-             "    return theta - lr * m_hat / (np.sqrt(s_hat) + eps), m, s",
-    points=3,
+    _check_can_rest,
+    hint="curvature(deep_grad, x) gives f''(x) at each minimum; a rate lr can rest at a "
+         "minimum when lr < 2 / f''. Collect, for each rate, the names that pass.",
 )
 
-SGD_TARGET = 0.73
+# --------------------------------------------------------------------------- Exercise 4
 
 
-def _check_sgd_model(model, x_test, y_test, n_train: int) -> str:
-    import keras
+def _check_adam_first_step(adam_first_step, g, lr, beta1=0.9, beta2=0.999, eps=1e-7) -> str:
+    g = np.asarray(g, dtype="float64")
+    expect_shape(adam_first_step, g.shape, "adam_first_step")
+    step = np.asarray(adam_first_step, dtype="float64")
+    if not np.all(np.isfinite(step)):
+        raise CheckFailed("adam_first_step contains NaN or infinity.")
+    want = -lr * g / (np.abs(g) + eps)
 
-    expect_layers(model, [("Dense", {"units": 64, "activation": "relu"}),
-                          ("Dense", {"units": 10, "activation": "softmax"})], "sgd_model")
-    optimizer = getattr(model, "optimizer", None)
-    if not isinstance(optimizer, keras.optimizers.SGD):
-        raise CheckFailed(f"sgd_model should be compiled with keras.optimizers.SGD, not "
-                          f"{type(optimizer).__name__}.")
-    if float(optimizer.momentum) != 0.0 or optimizer.nesterov:
-        raise CheckFailed("use plain SGD: momentum=0 (the default), no Nesterov.")
-    budget = 3 * math.ceil(n_train / 32)
-    steps = int(optimizer.iterations.numpy())
-    if steps == 0:
-        raise CheckFailed("sgd_model has not been trained yet: call fit().")
-    if steps > budget:
-        raise CheckFailed(f"sgd_model took {steps} update steps; the budget is {budget} "
-                          "(3 epochs of batches of 32). Use fewer epochs or larger batches.")
-    accuracy = float(np.mean(np.argmax(model.predict(x_test, verbose=0), axis=1)
-                             == np.asarray(y_test)))
-    if accuracy < SGD_TARGET:
-        raise CheckFailed(f"test accuracy {accuracy:.1%} is below {SGD_TARGET:.0%}. Try a "
-                          "larger learning rate (between 0.01 and 0.5).")
-    return (f"{accuracy:.1%} test accuracy in {steps} steps: the default rate was simply too "
-            "small for this budget.")
+    def close(candidate) -> bool:
+        return np.allclose(step, candidate, rtol=1e-4, atol=1e-9)
+
+    if close(want):
+        return (f"At t = 1, m̂ = g and ŝ = g², so the step is -η g/|g|: size η = {lr} in every "
+                f"coordinate, whatever the size of the gradient (here {np.round(g, 2)}). In "
+                "the 2-D race Adam(0.3) likewise first jumped 0.3 in both coordinates.")
+    if close(-want):
+        raise CheckFailed("right size, wrong direction: Adam steps against the gradient, "
+                          "downhill, like SGD.")
+    if close(-lr * g):
+        raise CheckFailed("that is plain SGD's step, -η g. Adam divides m̂ by the square root "
+                          "of ŝ: what are m̂ and ŝ after the first step?")
+    raw_m, raw_s = (1 - beta1) * g, (1 - beta2) * g**2
+    if close(-lr * raw_m / (np.sqrt(raw_s) + eps)):
+        raise CheckFailed("that leaves out the bias correction: with m̂ = m / (1 - β1^t) and "
+                          "ŝ = s / (1 - β2^t) at t = 1, the zero start no longer shrinks the "
+                          "averages.")
+    if close(-lr * g / (np.sqrt(raw_s) + eps)) or close(-lr * raw_m / (np.abs(g) + eps)):
+        raise CheckFailed("only one of m and s is bias-corrected: correct both, m̂ = m / "
+                          "(1 - β1) and ŝ = s / (1 - β2) at t = 1.")
+    raise CheckFailed(f"adam_first_step is {np.round(step, 5)}, which is not right yet. Write "
+                      "out m, s, m̂ and ŝ for t = 1, starting from m = s = 0.")
 
 
 q4 = Exercise(
-    "Exercise 4",
-    _check_sgd_model,
-    hint="Only the learning rate needs to change: try 0.03, 0.1 and 0.3 with 3 epochs and "
-         "batch_size=32. Too large (0.5 and up) becomes unstable.",
-    solution="sgd_model = make_mlp()\n"
-             "sgd_model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),\n"
-             "                  loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
-             "sgd_history = sgd_model.fit(x_train, y_train, epochs=3, batch_size=32, verbose=0)",
-    points=2,
+    _check_adam_first_step,
+    hint="Start from m = s = 0. After one step m = (1 - β1) g and s = (1 - β2) g²; the bias "
+         "correction divides them by (1 - β1) and (1 - β2). What is m̂ / sqrt(ŝ)?",
 )

@@ -42,13 +42,9 @@ def _check_sizes(alexnet_conv1, strided_same, overlapping_pool) -> str:
 
 
 q1 = Exercise(
-    "Exercise 1",
     _check_sizes,
     hint="Output size = (W - F + 2P) // S + 1 for 'valid' (P = 0) and explicit padding; "
          "'same' padding gives math.ceil(W / S).",
-    solution="alexnet_conv1 = (227 - 11 + 2 * 0) // 4 + 1    # 55\n"
-             "strided_same = math.ceil(28 / 2)               # 14\n"
-             "overlapping_pool = (55 - 3) // 2 + 1           # 27",
 )
 
 # --------------------------------------------------------------------------- Exercise 2
@@ -81,21 +77,10 @@ def _check_conv2d_multi(conv2d_multi) -> str:
 
 
 q2 = Exercise(
-    "Exercise 2",
     _check_conv2d_multi,
     hint="Loop over output positions (i, j); take the window image[i:i+F, j:j+F, :] of shape "
          "(F, F, C) and contract it with kernels (F, F, C, K) over the first three axes: "
          "np.tensordot(window, kernels, axes=3) gives the K outputs at once.",
-    solution="def conv2d_multi(image, kernels):\n"
-             "    F, _, C, K = kernels.shape\n"
-             "    out_h, out_w = image.shape[0] - F + 1, image.shape[1] - F + 1\n"
-             "    out = np.zeros((out_h, out_w, K), dtype='float32')\n"
-             "    for i in range(out_h):\n"
-             "        for j in range(out_w):\n"
-             "            out[i, j, :] = np.tensordot(image[i:i + F, j:j + F, :], kernels, "
-             "axes=3)\n"
-             "    return out",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 3
@@ -129,18 +114,9 @@ def _check_table(flat_size, total_params) -> str:
 
 
 q3 = Exercise(
-    "Exercise 3",
     _check_table,
     hint="The side goes 64 -> 60 -> 30 -> 30 -> 15. Conv parameters: (F*F*C_in + 1)*K; dense: "
          "n_in*n_out + n_out; pooling and flatten have none.",
-    solution="side = output_size(64, 5)          # 60\n"
-             "side = output_size(side, 2, S=2)   # 30; the 'same' conv keeps 30\n"
-             "side = output_size(side, 2, S=2)   # 15\n"
-             "flat_size = side * side * 32       # 7,200\n"
-             "total_params = (conv_params_by_hand(5, 5, 3, 16) + conv_params_by_hand(3, 3, 16, 32)"
-             "\n                + dense_params_by_hand(flat_size, 64) "
-             "+ dense_params_by_hand(64, 10))   # 467,370",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 4
@@ -168,13 +144,7 @@ def _check_bottleneck(direct_mults, b_max) -> str:
 
 
 q4 = Exercise(
-    "Exercise 4",
     _check_bottleneck,
     hint="direct = 14*14*64*5*5*480. The bottleneck costs 14*14*b*480 (1x1) + 14*14*64*5*5*b "
          "(5x5 on b channels); find the largest b with that at most direct / 8.",
-    solution="direct_mults = multiplications_by_hand(14, 14, 64, 5, 480)\n"
-             "b_max = max(b for b in range(1, 481)\n"
-             "            if multiplications_by_hand(14, 14, b, 1, 480)\n"
-             "            + multiplications_by_hand(14, 14, 64, 5, b) <= direct_mults / 8)",
-    points=2,
 )

@@ -25,38 +25,70 @@ def lenet_params(in_channels: int = 1) -> list[int]:
             dense_params(120, 84), dense_params(84, 10)]
 
 
-def _check_rgb_params(rgb_params, rgb_total) -> str:
-    if not isinstance(rgb_params, list | tuple | np.ndarray):
-        raise CheckFailed("rgb_params should be a list of 5 numbers (one per weight layer), "
-                          f"but it is a {type(rgb_params).__name__}.")
-    got = [expect_whole_number(v, f"rgb_params[{i}]") for i, v in enumerate(rgb_params)]
-    want = lenet_params(3)
-    if len(got) != 5:
-        raise CheckFailed(f"rgb_params has {len(got)} numbers; LeNet-5 has 5 weight layers "
-                          "(conv1, conv2, fc1, fc2, fc3).")
-    if got[0] == lenet_params(1)[0]:
-        raise CheckFailed(f"conv1 has {got[0]} parameters: that is the greyscale count. Each "
-                          "5x5 filter now looks at 3 channels.")
-    names = ["conv1", "conv2", "fc1", "fc2", "fc3"]
-    for name, g, w in zip(names, got, want, strict=True):
-        if g != w:
-            raise CheckFailed(f"{name} has {g:,} parameters in your list, which is not right "
-                              "yet. Weights = kernel height x width x input channels x filters, "
-                              "plus one bias per filter.")
-    expect_type(rgb_total, (int, np.integer), "rgb_total")
-    expect_equal(int(rgb_total), sum(want), "rgb_total")
-    return (f"Colour adds only {sum(want) - sum(lenet_params(1)):,} weights, all in conv1: "
-            "the layers after it never see the input channels.")
+LENET5_SHAPES = {"standardize": (28, 28, 1), "pad": (32, 32, 1), "conv1": (28, 28, 6),
+                 "pool1": (14, 14, 6), "conv2": (10, 10, 16), "pool2": (5, 5, 16),
+                 "flatten": (400,), "fc1": (120,), "fc2": (84,), "fc3": (10,)}
+LENET5_PARAMS = {"standardize": 0, "pad": 0, "conv1": 156, "pool1": 0, "conv2": 2_416,
+                 "pool2": 0, "flatten": 0, "fc1": 48_120, "fc2": 10_164, "fc3": 850}
+SUSPECT_EXTRA = (6 * 6 * 16 - 5 * 5 * 16) * 120   # conv1 'same': 32 -> 32 -> 16 -> 12 -> 6
+
+
+def _output_shapes(model) -> dict[str, tuple]:
+    return {layer.name: tuple(layer.output.shape[1:]) for layer in model.layers}
+
+
+def _check_find_the_bug(wrong_count_layer, first_wrong_layer, extra_params, fixed) -> str:
+    expect_type(wrong_count_layer, str, "wrong_count_layer")
+    expect_type(first_wrong_layer, str, "first_wrong_layer")
+    for what, name in (("wrong_count_layer", wrong_count_layer),
+                       ("first_wrong_layer", first_wrong_layer)):
+        if name not in LENET5_SHAPES:
+            raise CheckFailed(f"{what} is {name!r}, which is not a layer of `suspect`; its "
+                              f"layers are {', '.join(LENET5_SHAPES)}.")
+    if wrong_count_layer != "fc1":
+        raise CheckFailed(f"{wrong_count_layer} has {LENET5_PARAMS[wrong_count_layer]:,} "
+                          "parameters in both models. Compare the params column of "
+                          "helpers.layer_table(suspect) with lenet_table row by row.")
+    if first_wrong_layer == "fc1":
+        raise CheckFailed("fc1 is where the count goes wrong, but fc1 itself is typed in right "
+                          "(120 units). Its count depends on its input: walk up the output "
+                          "shapes and find the first one that differs from LeNet-5's.")
+    if first_wrong_layer != "conv1":
+        raise CheckFailed(f"{first_wrong_layer}'s output shape is wrong in `suspect`, but it is "
+                          "not the first: the error comes from a layer above it. Compare the "
+                          "output shapes from the top of the two tables.")
+    count = expect_whole_number(extra_params, "extra_params")
+    if count == -SUSPECT_EXTRA:
+        raise CheckFailed("extra_params has the wrong sign: the suspect has MORE parameters, "
+                          "so take suspect's count minus LeNet-5's.")
+    if count != SUSPECT_EXTRA:
+        raise CheckFailed(f"extra_params is {count:,}, which is not right yet. fc1 sees "
+                          "flatten's output: how many values does flatten give in each model?")
+    if not hasattr(fixed, "layers"):
+        raise CheckFailed(f"fixed should be a Keras model, got {type(fixed).__name__}.")
+    shapes = _output_shapes(fixed)
+    convs = [layer for layer in fixed.layers if type(layer).__name__ == "Conv2D"]
+    if any(layer.padding != "valid" for layer in convs):
+        raise CheckFailed("fixed still has a convolution with padding='same'. LeNet-5's "
+                          "convolutions use no padding (Keras' default, 'valid'): conv1 turns "
+                          "the padded 32x32 image into 28x28 maps.")
+    for name, shape in LENET5_SHAPES.items():
+        if name in shapes and shapes[name] != shape:
+            raise CheckFailed(f"fixed's layer {name} outputs {shapes[name]}; LeNet-5's "
+                              f"outputs {shape}.")
+    if int(fixed.count_params()) != sum(LENET5_PARAMS.values()):
+        raise CheckFailed(f"fixed has {fixed.count_params():,} parameters; LeNet-5 has "
+                          f"{sum(LENET5_PARAMS.values()):,}.")
+    return ("A shape bug upstream shows up as a wrong count downstream: conv1's 156 "
+            f"parameters were right, but its 'same' padding left 6x6x16 = 576 values for fc1 "
+            f"instead of 400, {SUSPECT_EXTRA:,} extra weights. Compare shapes, not only counts.")
 
 
 q1 = Exercise(
-    "Exercise 1",
-    _check_rgb_params,
-    hint="Only the first convolution changes: its filters are 5 x 5 x 3. Everything after it "
-         "sees the same 6 feature maps as before.",
-    solution="rgb_params = [5 * 5 * 3 * 6 + 6, 5 * 5 * 6 * 16 + 16, 400 * 120 + 120,\n"
-             "              120 * 84 + 84, 84 * 10 + 10]\n"
-             "rgb_total = sum(rgb_params)",
+    _check_find_the_bug,
+    hint="suspect_table = helpers.layer_table(suspect); then compare, row by row, "
+         "suspect_table[name].params and .output_shape with lenet_table[name].params and "
+         ".output_shape. The layer with the wrong count is not the one with the bug.",
 )
 
 # --------------------------------------------------------------------------- Exercise 2
@@ -114,22 +146,11 @@ def _check_vgg_block(vgg_block, vgg19_base) -> str:
 
 
 q2 = Exercise(
-    "Exercise 2",
     _check_vgg_block,
     hint="Loop n_convs times: x = layers.Conv2D(filters, 3, padding='same', "
          "activation='relu')(x); then return layers.MaxPooling2D(2)(x). Build the base by "
          "calling vgg_block once per block of ((64, 2), (128, 2), (256, 4), (512, 4), "
          "(512, 4)) on keras.Input((224, 224, 3)).",
-    solution="def vgg_block(x, filters, n_convs):\n"
-             "    for _ in range(n_convs):\n"
-             "        x = layers.Conv2D(filters, 3, padding='same', activation='relu')(x)\n"
-             "    return layers.MaxPooling2D(2, strides=2)(x)\n\n"
-             "inputs = keras.Input(shape=(224, 224, 3))\n"
-             "x = inputs\n"
-             "for filters, n_convs in [(64, 2), (128, 2), (256, 4), (512, 4), (512, 4)]:\n"
-             "    x = vgg_block(x, filters, n_convs)\n"
-             "vgg19_base = keras.Model(inputs, x, name='vgg19_base')",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 3
@@ -183,26 +204,8 @@ def _check_lenet33(lenet33, extra_params) -> str:
 
 
 q3 = Exercise(
-    "Exercise 3",
     _check_lenet33,
     hint="Copy build_lenet5 and replace layers.Conv2D(6, 5, ...) by two "
          "layers.Conv2D(6, 3, activation='relu') (likewise for 16). Then "
          "extra_params = lenet33.count_params() - lenet.count_params().",
-    solution="lenet33 = keras.Sequential([\n"
-             "    keras.Input(shape=(28, 28, 1)),\n"
-             "    layers.Rescaling(1 / pixel_std, offset=-pixel_mean / pixel_std),\n"
-             "    layers.ZeroPadding2D(2),\n"
-             "    layers.Conv2D(6, 3, activation='relu'),\n"
-             "    layers.Conv2D(6, 3, activation='relu'),\n"
-             "    layers.MaxPooling2D(2),\n"
-             "    layers.Conv2D(16, 3, activation='relu'),\n"
-             "    layers.Conv2D(16, 3, activation='relu'),\n"
-             "    layers.MaxPooling2D(2),\n"
-             "    layers.Flatten(),\n"
-             "    layers.Dense(120, activation='relu'),\n"
-             "    layers.Dense(84, activation='relu'),\n"
-             "    layers.Dense(10, activation='softmax'),\n"
-             "], name='lenet33')\n"
-             "extra_params = lenet33.count_params() - lenet.count_params()",
-    points=2,
 )

@@ -4,33 +4,47 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.arithmetic import conv_multiplications, conv_params, dense_params
-from helpers.exercises import CheckFailed, Exercise, expect_close, expect_function, expect_type
+from helpers.arithmetic import conv_multiplications, conv_params
+from helpers.exercises import CheckFailed, Exercise, expect_function, expect_type
 
 # --------------------------------------------------------------------------- Exercise 1
 
 
-def _check_pointwise(pointwise_conv) -> str:
-    expect_function(pointwise_conv, "pointwise_conv", "(x, kernel, bias) -> array")
-    rng = np.random.default_rng(0)
-    for shape, k in (((2, 5, 5, 8), 4), ((1, 3, 7, 3), 6), ((4, 2, 2, 16), 1)):
-        x = rng.normal(size=shape).astype("float32")
-        kernel = rng.normal(size=(1, 1, shape[-1], k)).astype("float32")
-        bias = rng.normal(size=(k,)).astype("float32")
-        expected = np.einsum("bhwc,ck->bhwk", x, kernel[0, 0]) + bias
-        what = f"pointwise_conv(x {shape}, kernel {kernel.shape}, bias {bias.shape})"
-        expect_close(pointwise_conv(x, kernel, bias), expected, what, rtol=1e-4, atol=1e-4)
-    return "One matrix product per pixel: a 1x1 convolution is a dense layer at every pixel."
+def _check_shuffle(same_1x1, same_3x3, max_diff_1x1, max_diff_3x3) -> str:
+    expect_type(same_1x1, (bool, np.bool_), "same_1x1")
+    expect_type(same_3x3, (bool, np.bool_), "same_3x3")
+    for what, value in (("max_diff_1x1", max_diff_1x1), ("max_diff_3x3", max_diff_3x3)):
+        expect_type(value, (int, float, np.integer, np.floating), what)
+        if not np.isfinite(value) or value < 0:
+            raise CheckFailed(f"{what} is {value!r}: the largest absolute difference is a "
+                              "number >= 0 (np.abs(a - b).max()).")
+    if max_diff_3x3 < 1e-3:
+        raise CheckFailed(f"max_diff_3x3 is {max_diff_3x3:.2g}: the 3x3 outputs agree, which "
+                          "they should not. Did you shuffle the pixels BEFORE the 3x3 "
+                          "convolution, and compare with the 3x3 convolution of x itself?")
+    if max_diff_1x1 > 1e-4:
+        raise CheckFailed(f"max_diff_1x1 is {max_diff_1x1:.2g}: your measurement says the 1x1 "
+                          "outputs differ. Check the unshuffling: output pixel i came from "
+                          "input position order[i], so index the output with np.argsort(order) "
+                          "(and compare with conv1x1(x), not with x).")
+    if not same_1x1:
+        raise CheckFailed("same_1x1 should be True, as your own max_diff_1x1 shows: a 1x1 "
+                          "kernel computes each output pixel from that one pixel's channels, so "
+                          "moving pixels around before or after it makes no difference.")
+    if same_3x3:
+        raise CheckFailed("same_3x3 should be False, as your own max_diff_3x3 shows: a 3x3 "
+                          "kernel reads a pixel's neighbours, and the shuffle changed who the "
+                          "neighbours are.")
+    return ("A 1x1 convolution commutes with any rearrangement of the pixels: it is a dense "
+            "layer at every pixel and never sees the image's layout. A 3x3 convolution does, "
+            "which is what lets it find edges and shapes.")
 
 
 q1 = Exercise(
-    "Exercise 1",
-    _check_pointwise,
-    hint="kernel[0, 0] is a (C, K) matrix. The @ operator multiplies the last axis of x by it "
-         "at every (batch, height, width) position; then add the bias.",
-    solution="def pointwise_conv(x, kernel, bias):\n"
-             "    return x @ kernel[0, 0] + bias",
-    points=2,
+    _check_shuffle,
+    hint="order = np.random.default_rng(0).permutation(25); shuffle with "
+         "x.reshape(2, 25, 8)[:, order].reshape(x.shape). After the layer, undo it with "
+         "undo = np.argsort(order) on the output's 25 positions. Then compare with layer(x).",
 )
 
 # --------------------------------------------------------------------------- Exercise 2
@@ -74,14 +88,9 @@ def _check_4a(params_4a, mults_4a) -> str:
 
 
 q2 = Exercise(
-    "Exercise 2",
     _check_4a,
     hint="Add up six convolutions: 1x1 (480->192), 1x1 (480->96), 3x3 (96->208), 1x1 (480->16), "
          "5x5 (16->48), 1x1 (480->64), all on a 14x14 grid with 'same' padding.",
-    solution="steps_4a = [[(1, 192)], [(1, 96), (3, 208)], [(1, 16), (5, 48)], [(1, 64)]]\n"
-             "params_4a = sum(branch_counts(s, channels=480, side=14)[0] for s in steps_4a)\n"
-             "mults_4a = sum(branch_counts(s, channels=480, side=14)[1] for s in steps_4a)",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 3
@@ -121,46 +130,74 @@ def _check_v3_style(inception_v3_style) -> str:
 
 
 q3 = Exercise(
-    "Exercise 3",
     _check_v3_style,
     hint="Copy inception_module and change only the 5x5 branch: conv(f5_reduce, 1, ...), then "
          "conv(f5, 3, ...), then another conv(f5, 3, ...). Give every layer a unique name.",
-    solution="def inception_v3_style(x, f1, f3_reduce, f3, f5_reduce, f5, pool_proj, name):\n"
-             "    b1 = conv(f1, 1, f'{name}_1x1')(x)\n"
-             "    b3 = conv(f3, 3, f'{name}_3x3')(conv(f3_reduce, 1, f'{name}_3x3_reduce')(x))\n"
-             "    b5 = conv(f5_reduce, 1, f'{name}_5x5_reduce')(x)\n"
-             "    b5 = conv(f5, 3, f'{name}_5x5_a')(b5)\n"
-             "    b5 = conv(f5, 3, f'{name}_5x5_b')(b5)\n"
-             "    pool = layers.MaxPooling2D(3, strides=1, padding='same', "
-             "name=f'{name}_pool')(x)\n"
-             "    bp = conv(pool_proj, 1, f'{name}_pool_proj')(pool)\n"
-             "    return layers.Concatenate(name=name)([b1, b3, b5, bp])",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 4
 
 
-def _check_heads(flatten_params, gap_params) -> str:
-    expect_type(flatten_params, (int, np.integer), "flatten_params")
-    expect_type(gap_params, (int, np.integer), "gap_params")
-    flat, gap = dense_params(8 * 8 * 2048, 1000), dense_params(2048, 1000)
-    if flatten_params != flat:
-        raise CheckFailed(f"flatten_params is {flatten_params:,}, which is not right yet: "
-                          "Flatten gives 8 * 8 * 2048 inputs to the dense layer, and each of "
-                          "the 1000 units has a bias.")
-    if gap_params != gap:
-        raise CheckFailed(f"gap_params is {gap_params:,}, which is not right yet: global "
-                          "average pooling leaves one number per channel (2048).")
-    return (f"Global average pooling saves {flat - gap:,} parameters, more than 5x all of "
-            "InceptionV3 (23.9 million).")
+DESIGN_INPUT = (14, 14, 480)
+DESIGN_BUDGET = 36_000_000      # multiplications: about half of module 4a's 73,608,192
+DESIGN_CHANNELS = 512
+
+
+def design_spec(f1: int, f3_reduce: int, f3: int, f5_reduce: int, f5: int,
+                pool_proj: int) -> dict:
+    """``module_counts``'s description of an Inception module with these filter counts on
+    module 4a's 14x14x480 input."""
+    return {"input": DESIGN_INPUT, "1x1": [(1, f1)], "3x3": [(1, f3_reduce), (3, f3)],
+            "5x5": [(1, f5_reduce), (5, f5)], "pool": [(1, pool_proj)]}
+
+
+def _check_design(my_module) -> str:
+    names = ("f1", "f3_reduce", "f3", "f5_reduce", "f5", "pool_proj")
+    if not isinstance(my_module, list | tuple) or len(my_module) != 6:
+        raise CheckFailed("my_module should be a tuple of six filter counts, (f1, f3_reduce, "
+                          f"f3, f5_reduce, f5, pool_proj); got {my_module!r:.80}.")
+    for name, value in zip(names, my_module, strict=True):
+        expect_type(value, (int, np.integer), name)
+        if value < 1:
+            raise CheckFailed(f"{name} is {value}: every convolution needs at least one filter.")
+    f1, f3_reduce, f3, f5_reduce, f5, pool_proj = (int(v) for v in my_module)
+    out = f1 + f3 + f5 + pool_proj
+    if out != DESIGN_CHANNELS:
+        raise CheckFailed(f"the module outputs f1 + f3 + f5 + pool_proj = {out} channels; the "
+                          f"design asks for {DESIGN_CHANNELS}. (The reductions are inside "
+                          "their branches: they do not reach the output.)")
+    small = [n for n, v in (("f1", f1), ("f3", f3), ("f5", f5), ("pool_proj", pool_proj))
+             if v < 32]
+    if small:
+        raise CheckFailed(f"{' and '.join(small)} {'is' if len(small) == 1 else 'are'} "
+                          "below 32 channels; every branch must contribute at least 32.")
+    if f3_reduce < 16 or f5_reduce < 16:
+        raise CheckFailed("the 1x1 reductions before the 3x3 and 5x5 need at least 16 filters "
+                          f"each (yours: {f3_reduce} and {f5_reduce}).")
+    spec = design_spec(*my_module)
+    _, mults = module_counts(spec)
+    if mults > DESIGN_BUDGET:
+        costs = {b: module_counts({"input": DESIGN_INPUT, b: spec[b]})[1]
+                 for b in ("1x1", "3x3", "5x5", "pool")}
+        worst = max(costs, key=costs.get)
+        h, w, c = DESIGN_INPUT
+        raise CheckFailed(f"the module costs {mults:,} multiplications, over the budget of "
+                          f"{DESIGN_BUDGET:,}; its {worst} branch alone costs "
+                          f"{costs[worst]:,}. Per output channel, a 1x1 filter on all {c} "
+                          f"input channels costs {h * w * c:,}, a 3x3 filter behind an "
+                          f"r-channel reduction {h * w * 9:,}·r: which channels are cheap?")
+    params, _ = module_counts(spec)
+    base_params, base_mults = module_counts(MODULE_4A)
+    return (f"{mults:,} multiplications ({mults / base_mults:.0%} of 4a's) and {params:,} "
+            f"parameters ({params / base_params:.0%} of 4a's), for the same 512 channels. The "
+            "cheap channels come from behind a thin reduction; the 1x1 and pool-projection "
+            "branches pay for reading all 480 input channels at every pixel.")
 
 
 q4 = Exercise(
-    "Exercise 4",
-    _check_heads,
-    hint="Dense parameters = n_in * n_out + n_out. Flatten: n_in = 8 * 8 * 2048; global "
-         "average pooling: n_in = 2048.",
-    solution="flatten_params = helpers.dense_params(8 * 8 * 2048, 1000)\n"
-             "gap_params = helpers.dense_params(2048, 1000)",
+    _check_design,
+    hint="Compute branch_counts(s, channels=480, side=14) for each of 4a's branches: which "
+         "costs most? The 3x3 and 5x5 convolutions only read their reduction's channels, so a "
+         "thin reduction (16) makes their output channels cheap; keep the 1x1 and pool "
+         "branches at the minimum of 32.",
 )

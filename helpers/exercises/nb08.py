@@ -85,19 +85,10 @@ def _check_bottleneck_params(fn) -> str:
 
 
 q1 = Exercise(
-    "Exercise 1",
     _check_bottleneck_params,
     hint="Three convolutions: conv_params(1, c_in, mid), conv_params(3, mid, mid), "
          "conv_params(1, mid, c_out), each followed by BatchNormalization (4 numbers per "
          "channel). With projection=True add conv_params(1, c_in, c_out) and its BN.",
-    solution="def bottleneck_params(c_in, mid, c_out, projection):\n"
-             "    total = (helpers.conv_params(1, c_in, mid) + 4 * mid\n"
-             "             + helpers.conv_params(3, mid, mid) + 4 * mid\n"
-             "             + helpers.conv_params(1, mid, c_out) + 4 * c_out)\n"
-             "    if projection:\n"
-             "        total += helpers.conv_params(1, c_in, c_out) + 4 * c_out\n"
-             "    return total",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 2
@@ -151,19 +142,10 @@ def _check_basic_block(basic_block) -> str:
 
 
 q2 = Exercise(
-    "Exercise 2",
     _check_basic_block,
     hint="Like bottleneck_block, but the residual branch is conv_bn 3x3 (with the stride), "
          "ReLU, conv_bn 3x3; project the shortcut with conv_bn(x, filters, 1, strides) when "
          "strides != 1 or the channels differ; then Add and ReLU.",
-    solution="def basic_block(x, filters, strides=1):\n"
-             "    shortcut = x\n"
-             "    if strides != 1 or x.shape[-1] != filters:\n"
-             "        shortcut = conv_bn(x, filters, 1, strides)\n"
-             "    y = layers.ReLU()(conv_bn(x, filters, 3, strides))\n"
-             "    y = conv_bn(y, filters, 3)\n"
-             "    return layers.ReLU()(layers.Add()([shortcut, y]))",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 3
@@ -203,14 +185,9 @@ def _check_resnet101(stages, model) -> str:
 
 
 q3 = Exercise(
-    "Exercise 3",
     _check_resnet101,
     hint="Copy STAGES and change only the number of blocks of conv4_x: 1 + 3 * blocks + 1 "
          "must make 101.",
-    solution="resnet101_stages = [(64, 256, 3, 1), (128, 512, 4, 2), (256, 1024, 23, 2),\n"
-             "                    (512, 2048, 3, 2)]\n"
-             "resnet101 = resnet(resnet101_stages)",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 4
@@ -246,17 +223,7 @@ def _check_densenet_channels(fn) -> str:
 
 
 q4 = Exercise(
-    "Exercise 4",
     _check_densenet_channels,
     hint="Start from stem; each block adds layers * growth_rate; record it; then, except after "
          "the last block, the transition keeps int(channels * compression).",
-    solution="def densenet_channels(blocks, growth_rate, stem=64, compression=0.5):\n"
-             "    channels, ends = stem, []\n"
-             "    for i, n in enumerate(blocks):\n"
-             "        channels += n * growth_rate\n"
-             "        ends.append(channels)\n"
-             "        if i < len(blocks) - 1:\n"
-             "            channels = int(channels * compression)\n"
-             "    return ends",
-    points=2,
 )

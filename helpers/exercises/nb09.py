@@ -68,16 +68,9 @@ def _check_sgd_l2_step(fn: Any, shrink: Any) -> str:
 
 
 q1 = Exercise(
-    "Exercise 1",
     _check_sgd_l2_step,
     hint="The penalized gradient is grad + 2 * l2 * w; one step is w - lr * (that). Collect "
          "the terms in w to read off the shrink factor.",
-    solution="def sgd_l2_step(w, grad, lr, l2):\n"
-             "    return (1 - 2 * lr * l2) * w - lr * grad\n"
-             "\n"
-             "\n"
-             "shrink = 1 - 2 * 0.05 * 0.001",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 2
@@ -127,17 +120,10 @@ def _check_my_dropout(fn: Any) -> str:
 
 
 q2 = Exercise(
-    "Exercise 2",
     _check_my_dropout,
     hint="rate is the probability of dropping, so a value is kept when rng.random(...) >= "
          "rate, that is with probability 1 - rate; and the kept values must be divided by "
          "the probability of keeping, 1 - rate.",
-    solution="def my_dropout(x, rate, training, rng):\n"
-             "    if not training:\n"
-             "        return x\n"
-             "    keep = rng.random(np.shape(x)) >= rate\n"
-             "    return x * keep / (1 - rate)",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 3
@@ -191,15 +177,7 @@ def _check_predictive_entropy(fn: Any, most_uncertain: Any, mc_probabilities: An
 
 
 q3 = Exercise(
-    "Exercise 3",
     _check_predictive_entropy,
     hint="mean = mc_probabilities.mean(axis=0) has shape (N, C); the entropy is "
          "-(mean * log(mean)).sum(axis=-1). Clip before the log to avoid log(0).",
-    solution="def predictive_entropy(mc_probabilities):\n"
-             "    mean = np.mean(mc_probabilities, axis=0)\n"
-             "    return -np.sum(mean * np.log(np.clip(mean, 1e-12, None)), axis=-1)\n"
-             "\n"
-             "\n"
-             "most_uncertain = int(np.argmax(predictive_entropy(mc_probabilities)))",
-    points=2,
 )

@@ -75,13 +75,9 @@ def _check_moving_mean(fn) -> str:
 
 
 q1 = Exercise(
-    "Exercise 1",
     _check_moving_mean,
     hint="Write out two steps from moving = 0: 0.01 m, then 0.99 * 0.01 m + 0.01 m. The part "
          "still missing after n steps is m * momentum**n.",
-    solution="def moving_mean_after(steps, batch_mean, momentum=0.99):\n"
-             "    return batch_mean * (1 - momentum**steps)",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 2
@@ -149,16 +145,9 @@ def _check_batch_norm(fn) -> str:
 
 
 q2 = Exercise(
-    "Exercise 2",
     _check_batch_norm,
     hint="Which axis should the statistics be taken over, for (N, features) and for "
          "(N, H, W, C)? And where does eps go? Compare with section 3's formula.",
-    solution="def batch_norm_fixed(x, gamma, beta, eps=1e-3):\n"
-             "    axes = tuple(range(x.ndim - 1))\n"
-             "    mean = x.mean(axis=axes)\n"
-             "    var = x.var(axis=axes)\n"
-             "    return gamma * (x - mean) / np.sqrt(var + eps) + beta",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 3
@@ -240,20 +229,8 @@ def _check_small_bn_cnn(build, x_train, y_train, x_test, y_test, seed: int = 0) 
 
 
 q3 = Exercise(
-    "Exercise 3",
     _check_small_bn_cnn,
     hint="Three blocks of Conv2D(use_bias=False) -> BatchNormalization -> ReLU -> "
          "MaxPooling2D with 16, 24, 32 filters, then GlobalAveragePooling2D and Dense(10) fit "
          "the budget. 96 steps is short for moving averages with momentum 0.99.",
-    solution="def small_bn_cnn():\n"
-             "    inputs = keras.Input((28, 28, 1))\n"
-             "    x = inputs\n"
-             "    for filters in (16, 24, 32):\n"
-             "        x = layers.Conv2D(filters, 3, padding=\"same\", use_bias=False)(x)\n"
-             "        x = layers.BatchNormalization(momentum=0.9)(x)\n"
-             "        x = layers.ReLU()(x)\n"
-             "        x = layers.MaxPooling2D(2)(x)\n"
-             "    x = layers.GlobalAveragePooling2D()(x)\n"
-             "    return keras.Model(inputs, layers.Dense(10)(x))",
-    points=3,
 )

@@ -101,21 +101,10 @@ def _check_freeze_below(fn: Any, predicted: Any, model: Any, first_trainable: st
 
 
 q1 = Exercise(
-    "Exercise 1",
     _check_freeze_below,
     hint="Set model.trainable = True first (it sets every layer), then set trainable = False "
          "on model.layers[:i], where i is the index of the layer named first_trainable. Count "
          "with sum(np.prod(w.shape) for w in model.trainable_weights).",
-    solution="def freeze_below(model, first_trainable):\n"
-             "    model.trainable = True\n"
-             "    names = [layer.name for layer in model.layers]\n"
-             "    for layer in model.layers[:names.index(first_trainable)]:\n"
-             "        layer.trainable = False\n"
-             "    return int(sum(np.prod(w.shape) for w in model.trainable_weights))\n"
-             "\n"
-             "\n"
-             "predicted = 3 * 3 * 32 * 64 + 2 * 64 + (3 * 3 * 64 * 128 + 128) + (128 * 5 + 5)",
-    points=2,
 )
 
 
@@ -161,17 +150,7 @@ def _check_transfer_class(cls: Any) -> str:
 
 
 q2 = Exercise(
-    "Exercise 2",
     _check_transfer_class,
     hint="Two bugs. The head's Dense layer needs activation='softmax', and call() must pass "
          "training=False to the base instead of passing its own `training` on.",
-    solution="class TransferFixed(keras.Model):\n"
-             "    def __init__(self, base, n_classes):\n"
-             "        super().__init__()\n"
-             "        self.base = base\n"
-             "        self.head = layers.Dense(n_classes, activation=\"softmax\")\n"
-             "\n"
-             "    def call(self, x, training=None):\n"
-             "        return self.head(self.base(x, training=False))",
-    points=2,
 )

@@ -89,19 +89,10 @@ def _check_generator_update(fn: Any) -> str:
 
 
 q1 = Exercise(
-    "Exercise 1",
     _check_generator_update,
     hint="Which label does the generator want the discriminator to give its images? And "
          "which weights may change in part 2: list only those for tape.gradient and "
          "apply_gradients.",
-    solution="def generator_update(generator, discriminator, optimizer, z):\n"
-             "    with tf.GradientTape() as tape:\n"
-             "        logits = discriminator(generator(z, training=True), training=False)\n"
-             "        loss = bce(tf.ones_like(logits), logits)\n"
-             "    weights = generator.trainable_weights\n"
-             "    optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))\n"
-             "    return loss",
-    points=3,
 )
 
 # --------------------------------------------------------------------------- Exercise 2
@@ -159,17 +150,9 @@ def _check_classes_covered(fn: Any, n_covered_5pct: Any, last_predicted: Any) ->
 
 
 q2 = Exercise(
-    "Exercise 2",
     _check_classes_covered,
     hint="np.bincount(predicted, minlength=n_classes) counts each class; divide by "
          "len(predicted) to get shares and count those >= min_share.",
-    solution="def classes_covered(predicted, n_classes=10, min_share=0.01):\n"
-             "    shares = np.bincount(predicted, minlength=n_classes) / len(predicted)\n"
-             "    return int(np.sum(shares >= min_share))\n"
-             "\n"
-             "\n"
-             "n_covered_5pct = classes_covered(last_predicted, min_share=0.05)",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 3
@@ -219,14 +202,7 @@ def _check_frechet_1d(fn: Any, collapse_distance: Any) -> str:
 
 
 q3 = Exercise(
-    "Exercise 3",
     _check_frechet_1d,
     hint="mean term: (np.mean(a) - np.mean(b))**2; spread term: (np.std(a) - np.std(b))**2. "
          "A constant has standard deviation 0.",
-    solution="def frechet_1d(a, b):\n"
-             "    return float((np.mean(a) - np.mean(b)) ** 2 + (np.std(a) - np.std(b)) ** 2)\n"
-             "\n"
-             "\n"
-             "collapse_distance = 4.0",
-    points=2,
 )
