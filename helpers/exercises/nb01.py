@@ -8,10 +8,8 @@ from helpers.exercises import (
     CheckFailed,
     Exercise,
     expect_function,
-    expect_layers,
     expect_returned,
     expect_shape,
-    expect_type,
 )
 
 # --------------------------------------------------------------------------- Exercise 1
@@ -48,43 +46,61 @@ def _check_quadrant_features(quadrant_features) -> str:
 
 
 q1 = Exercise(
-    "Exercise 1",
     _check_quadrant_features,
     hint="The product x * y is positive exactly when x and y have the same sign. Return it "
          "as a column: an array of shape (n, 1).",
-    solution="def quadrant_features(points):\n"
-             "    return (points[:, 0] * points[:, 1])[:, None]",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 2
 
 
-def _check_n_95(n_95, x_train) -> str:
-    from sklearn.decomposition import PCA
+def _leak_cases(seed: int = 0) -> list[tuple[str, np.ndarray, np.ndarray, float]]:
+    """(what, x_train, x_test, right answer): images as rows of pixels k / 255, like the
+    notebook's, so that every pixel value of a test row also occurs somewhere in training."""
+    rng = np.random.default_rng(seed)
+    train = rng.integers(0, 256, size=(60, 49)).astype("float32") / 255
+    train[:6] = np.resize(np.arange(256), (6, 49)) / 255  # every value 0..255 occurs in training
+    new = rng.integers(0, 256, size=(30, 49)).astype("float32") / 255
+    half = np.concatenate([train[10:25], new[:15]])
+    twice_in_train = np.concatenate([train, train[:5]])
+    repeated_test = np.concatenate([new[:10], new[:10]])
+    return [
+        ("half of the test rows copied from training", train, half, 0.5),
+        ("no test row copied from training", train, new, 0.0),
+        ("every test row copied from training", train, train[30:40], 1.0),
+        ("rows that occur twice in training", twice_in_train, train[:10], 1.0),
+        ("test rows repeated inside the test set only", train, repeated_test, 0.0),
+    ]
 
-    expect_type(n_95, (int, np.integer), "n_95")
-    cumulative = np.cumsum(PCA().fit(np.asarray(x_train)).explained_variance_ratio_)
-    expected = int(np.searchsorted(cumulative, 0.95) + 1)
-    if int(n_95) == expected - 1:
-        raise CheckFailed(f"{n_95} components keep only {cumulative[n_95 - 1]:.2%} of the "
-                          "variance, just short of 95%. Remember that component k is at "
-                          "index k - 1.")
-    if int(n_95) != expected:
-        raise CheckFailed(f"n_95 is {n_95}; that many components keep "
-                          f"{cumulative[min(max(int(n_95), 1), len(cumulative)) - 1]:.2%} of "
-                          "the variance. Find the smallest number that keeps at least 95%.")
-    return f"{expected} of 64 components keep {cumulative[expected - 1]:.2%} of the variance."
+
+def _check_leaked_fraction(leaked_fraction) -> str:
+    expect_function(leaked_fraction, "leaked_fraction", "leaked_fraction(x_train, x_test)")
+    for what, x_train, x_test, want in _leak_cases():
+        got = leaked_fraction(x_train.copy(), x_test.copy())
+        expect_returned(got, "leaked_fraction(...)")
+        got = float(np.asarray(got))
+        if abs(got - want) < 1e-9:
+            continue
+        if want < 1.0 and abs(got - 1.0) < 1e-9:
+            raise CheckFailed(f"for {what} it says 100%, but the right answer is {want:.0%}. "
+                              "Every pixel *value* of a test image occurs somewhere in the "
+                              "training set: compare whole rows (images), not single pixels.")
+        if got > 1.0:
+            raise CheckFailed(f"for {what} it says {got:.2f}, more than 1: count each test row "
+                              "once (does it have a copy in training, yes or no), not every "
+                              "matching training row.")
+        raise CheckFailed(f"for {what} the fraction is {want:.2f}, yours says {got:.2f}. Count "
+                          "the rows of x_test that equal some whole row of x_train, and divide "
+                          "by the number of rows of x_test.")
+    return "Whole images compared: copies found, pixel values alone no longer fool it."
 
 
 q2 = Exercise(
-    "Exercise 2",
-    _check_n_95,
-    hint="Fit PCA() with all components, take np.cumsum of explained_variance_ratio_, and find "
-         "the first position where it reaches 0.95 (np.searchsorted, or np.argmax(cum >= 0.95)). "
-         "Positions count from 0, components from 1.",
-    solution="n_95 = int(np.searchsorted(np.cumsum(PCA().fit(x_train).explained_variance_ratio_),"
-             " 0.95) + 1)",
+    _check_leaked_fraction,
+    hint="np.isin tests each pixel value on its own, and every value 0..255 occurs somewhere "
+         "among the training images, so every test image 'passes'. Compare whole rows "
+         "instead: put row.tobytes() of every training row into a Python set, then look each "
+         "test row up in it.",
 )
 
 # --------------------------------------------------------------------------- Exercise 3
@@ -131,54 +147,49 @@ def _check_confidence(confidence) -> str:
 
 
 q3 = Exercise(
-    "Exercise 3",
     _check_confidence,
     hint="Keep the baskets b with set(antecedent) <= b (a subset test); among them, count the "
          "ones with set(consequent) <= b, and divide.",
-    solution="def confidence(baskets, antecedent, consequent):\n"
-             "    with_antecedent = [b for b in baskets if set(antecedent) <= b]\n"
-             "    if not with_antecedent:\n"
-             "        return 0.0\n"
-             "    both = [b for b in with_antecedent if set(consequent) <= b]\n"
-             "    return len(both) / len(with_antecedent)",
-    points=2,
 )
 
 # --------------------------------------------------------------------------- Exercise 4
 
 
-def _check_one_feature_net(model, x_test, y_test) -> str:
-    expect_layers(model, [("Dense", {}), ("Dense", {"units": 1}),
-                          ("Dense", {"units": 1, "activation": "sigmoid"})],
-                  "one_feature_net")
-    hidden = [layer for layer in model.layers if type(layer).__name__ == "Dense"][0]
-    if hidden.units > 16:
-        raise CheckFailed(f"the hidden layer has {hidden.units} units; use at most 16.")
-    probabilities = np.asarray(model.predict(np.asarray(x_test, dtype="float32"), verbose=0))
-    expect_shape(probabilities, (len(x_test), 1), "the model's output")
-    accuracy = float(np.mean((probabilities[:, 0] > 0.5) == np.asarray(y_test)))
-    if accuracy < 0.95:
-        raise CheckFailed(f"test accuracy is {accuracy:.1%}; it needs 95%. Did you compile "
-                          "and fit it? Try a larger learning rate (0.03) or more epochs.")
-    return f"Test accuracy {accuracy:.1%} from a single learned feature."
+def _reference_score(clean, leaked):
+    return leaked + (1 - leaked) * clean
+
+
+def _check_predicted_score(predicted_test_score, measured=None) -> str:
+    """``measured``: the notebook's array of draws x (test score, fresh score, leaked)."""
+    expect_function(predicted_test_score, "predicted_test_score",
+                    "predicted_test_score(clean, leaked)")
+    for clean, leaked in [(0.7, 0.3), (0.5, 0.5), (0.9, 0.1), (0.6, 0.0), (0.75, 1.0)]:
+        got = predicted_test_score(clean, leaked)
+        expect_returned(got, "predicted_test_score(...)")
+        got, want = float(np.asarray(got)), _reference_score(clean, leaked)
+        if abs(got - want) < 1e-9:
+            continue
+        if abs(got - (1 - leaked) * clean) < 1e-9:
+            raise CheckFailed(f"for clean = {clean} and leaked = {leaked} you predict {got:.3f}: "
+                              "the copied images count as wrong. Which training image is "
+                              "nearest to a copy, and what label does it have?")
+        if abs(got - (leaked * clean + (1 - leaked))) < 1e-9:
+            raise CheckFailed("you swapped the roles: the *leaked* images are the ones the "
+                              "classifier gets right for free.")
+        raise CheckFailed(f"for clean = {clean} and leaked = {leaked} you predict {got:.3f}; it "
+                          f"should be {want:.3f}. Split the test set in two parts: the copies "
+                          "(how often right?) and the rest (how often right?), and weigh them.")
+    if measured is None:
+        return "Copies right, the rest as on new images."
+    measured = np.asarray(measured, dtype="float64")
+    predicted = float(np.mean([predicted_test_score(c, f) for c, f in measured[:, 1:3]]))
+    return (f"Your formula predicts {predicted:.1%} on the random split's test sets; section 4 "
+            f"measured {measured[:, 0].mean():.1%} (the rest: sampling noise).")
 
 
 q4 = Exercise(
-    "Exercise 4",
-    _check_one_feature_net,
-    hint="Copy ring_net, but as a keras.Sequential with Dense(8, 'tanh'), Dense(1, 'tanh') and "
-         "Dense(1, 'sigmoid'); compile with Adam(0.03) and binary_crossentropy, and fit on "
-         "as_dataset(rings_train, rings_y_train) for about 30 epochs.",
-    solution="keras.utils.set_random_seed(0)\n"
-             "one_feature_net = keras.Sequential([\n"
-             "    keras.Input(shape=(2,)),\n"
-             "    layers.Dense(8, activation='tanh'),\n"
-             "    layers.Dense(1, activation='tanh'),\n"
-             "    layers.Dense(1, activation='sigmoid'),\n"
-             "])\n"
-             "one_feature_net.compile(optimizer=keras.optimizers.Adam(0.03),\n"
-             "                        loss='binary_crossentropy', metrics=['accuracy'])\n"
-             "one_feature_net.fit(as_dataset(rings_train, rings_y_train), epochs=30, verbose=0,\n"
-             "                    shuffle=False)",
-    points=2,
+    _check_predicted_score,
+    hint="A copied test image has its twin in the training set at distance 0, so 1-NN gets it "
+         "right. The other test images are new to the model, like the fresh images. The score "
+         "is the average over both parts, weighted by their shares.",
 )
