@@ -16,7 +16,9 @@ keras = pytest.importorskip("keras")
 
 @pytest.fixture(autouse=True)
 def record_determinism(monkeypatch):
-    """Keep op determinism (process-wide, irreversible) out of the test process; record calls."""
+    """Keep op determinism (process-wide, irreversible) out of the test process; record calls.
+    Also keep these simulated GPUs out of the suite's runtime log (the timing table's device)."""
+    monkeypatch.delenv("COURSE_RUNTIME_LOG", raising=False)
     calls = []
     monkeypatch.setattr(tf.config.experimental, "enable_op_determinism",
                         lambda: calls.append(True))
