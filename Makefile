@@ -7,13 +7,17 @@ STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help venv lab test timing lint student grade exercises clean
+.PHONY: help venv lab test timing lint student grade exercises html html-student test-site clean
 
 help:
 	@echo "make lab      set up .venv and open JupyterLab on notebooks/"
 	@echo "make test     set up .venv, then lint and run unit tests + every notebook (nbval),"
 	@echo "              in parallel (JOBS=auto: one worker per core; JOBS=1 for one)"
 	@echo "make timing   run the notebooks one at a time and check them against their budgets"
+	@echo "make html     the executed course as an offline website in build/site/ (instructor"
+	@echo "              edition); executes only notebooks changed since make test"
+	@echo "make html-student  the same for students (exercises blank) in build/site-student/"
+	@echo "make test-site  check build/site/ in headless Chromium with the network cut off"
 	@echo "make student  write student versions of the notebooks into build/student/"
 	@echo "              (FORCE=1 also replaces copies edited since; they go to .backup/)"
 	@echo "make exercises  after editing exercises: write their nbgrader metadata and"
@@ -31,20 +35,32 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
+# JupyterLab at notebooks/, with the course's settings (no news prompt): coursetools/lab.py
 lab: venv
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/python -m coursetools.lab
 
 lint: venv
 	$(BIN)/ruff check helpers coursetools tests notebooks
 
-# Whole files per worker (a notebook's cells stay in one kernel); one worker per core.
+# Whole files per worker (a notebook's cells stay in one kernel); one worker per core; files
+# in the order coursetools/order.py gives (longest notebooks first), not re-sorted by xdist.
 JOBS ?= auto
 test: lint
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --no-loadscope-reorder
 
 # The notebooks one after another: wall times comparable with their budgets.
 timing: venv
 	$(BIN)/python -m pytest notebooks -p no:xdist
+
+# The executed notebooks (kept by the suite in build/executed/) as web pages: coursetools/site.py
+html: venv
+	$(BIN)/python -m coursetools.site
+
+html-student: venv
+	$(BIN)/python -m coursetools.site --student
+
+test-site: venv
+	COURSE_SITE_DIR=build/site $(BIN)/python -m pytest tests/test_browser_site.py -p no:xdist
 
 exercises: venv
 	$(BIN)/python -m coursetools.exercise_metadata

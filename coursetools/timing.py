@@ -12,6 +12,10 @@ is inflated by its neighbours, by at most N times when the CPU is shared fairly,
 parallel run can say "under" (wall <= budget: under alone too) and "OVER" (wall > N x budget:
 over alone too) for sure, and says "check serially" in between. It never fails a test:
 budgets are read from this table, not from a flaky timed test.
+
+The JSON also lists each notebook's slowest code cells (nbval's ``Cell N`` counts code cells
+from 0; cell 0's time includes the kernel's start), and the table is followed by one line per
+notebook naming its slowest cell: where to look first when a notebook gets slow.
 """
 
 from __future__ import annotations
@@ -23,14 +27,16 @@ from pathlib import Path
 
 import pytest
 
-from coursetools.notebooks import ROOT, notebook_budget
+from coursetools.notebooks import ROOT, cell_source, notebook_budget, read_notebook
 
 _times: dict[str, float] = defaultdict(float)
+_cells: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
 _failed: set[str] = set()
 BUILD = Path(os.environ.get("COURSE_TIMING_DIR", ROOT / "build"))  # tests point it elsewhere
 OUTPUT = BUILD / "notebook-times.json"
 RUNTIME_LOG = BUILD / "runtime-log.jsonl"
 UNSURE = "check serially (make timing)"
+SLOWEST = 5  # cells per notebook in the JSON
 
 
 def budget_status(seconds: float, budget: int | None, workers: int = 0) -> str:
@@ -69,22 +75,60 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if not path.endswith(".ipynb"):
         return
     _times[path] += report.duration
+    cell = cell_number(report.nodeid)
+    if cell is not None:
+        _cells[path][cell] += report.duration
     if report.failed:
         _failed.add(path)
 
 
-def timing_rows(times: dict[str, float], root: Path = ROOT, workers: int = 0
+def cell_number(nodeid: str) -> int | None:
+    """N of an nbval item ``path.ipynb::Cell N``; None for any other node id."""
+    _, _, name = nodeid.partition("::")
+    kind, _, number = name.partition(" ")
+    return int(number) if kind == "Cell" and number.isdigit() else None
+
+
+def code_cell_first_lines(path: Path) -> list[str]:
+    """The first non-blank source line of each code cell, in nbval's order (empty on error)."""
+    try:
+        cells = read_notebook(path).get("cells", [])
+    except (OSError, ValueError):
+        return []
+    lines = []
+    for cell in cells:
+        if cell.get("cell_type") == "code":
+            text = [line.strip() for line in cell_source(cell).splitlines() if line.strip()]
+            lines.append(text[0] if text else "")
+    return lines
+
+
+def slowest_cells(cells: dict[int, float], first_lines: list[str], n: int = SLOWEST
+                  ) -> list[dict[str, object]]:
+    """The ``n`` slowest cells, slowest first: cell number, seconds, first source line."""
+    top = sorted(cells.items(), key=lambda item: (-item[1], item[0]))[:n]
+    return [{"cell": cell, "seconds": round(seconds, 1),
+             "first_line": first_lines[cell] if cell < len(first_lines) else ""}
+            for cell, seconds in top]
+
+
+def timing_rows(times: dict[str, float], root: Path = ROOT, workers: int = 0,
+                cells: dict[str, dict[int, float]] | None = None
                 ) -> list[dict[str, object]]:
-    """Rows of the timing table, slowest first."""
+    """Rows of the timing table, slowest first, each with its slowest cells (of ``cells``:
+    seconds per nbval cell number, per notebook)."""
     rows = []
     for path, seconds in times.items():
         try:
             budget = notebook_budget(root / path)
         except (OSError, ValueError):
             budget = None
+        per_cell = (cells or {}).get(path, {})
         rows.append({"notebook": path, "seconds": round(seconds, 1), "budget": budget,
                      "status": budget_status(seconds, budget, workers),
-                     "failed": path in _failed})
+                     "failed": path in _failed,
+                     "slowest_cells": slowest_cells(per_cell, code_cell_first_lines(root / path))
+                     if per_cell else []})
     return sorted(rows, key=lambda r: -float(r["seconds"]))
 
 
@@ -123,14 +167,27 @@ def format_table(rows: list[dict[str, object]]) -> list[str]:
     return lines
 
 
+def format_slowest(rows: list[dict[str, object]], width: int = 100) -> list[str]:
+    """One line per notebook (in the table's order) naming its slowest cell."""
+    lines = []
+    for r in rows:
+        top = r.get("slowest_cells") or []
+        if top:
+            cell = top[0]
+            line = (f"slowest cell of {Path(str(r['notebook'])).name}: Cell {cell['cell']}, "
+                    f"{cell['seconds']:.1f} s: {cell['first_line']}")
+            lines.append(line if len(line) <= width else line[:width - 3] + "...")
+    return lines
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
     if not _times or _is_worker(config):
         return
     workers = workers_of(config)
-    rows = timing_rows(_times, workers=workers)
+    rows = timing_rows(_times, workers=workers, cells=_cells)
     how = describe_run(workers, devices())
     terminalreporter.write_sep("=", f"notebook timing (wall seconds, slowest first; {how})")
-    for line in format_table(rows):
+    for line in format_table(rows) + format_slowest(rows):
         terminalreporter.write_line(line)
     if workers > 1:
         terminalreporter.write_line(

@@ -90,7 +90,8 @@ def test_parallel_run_reports_timing_json(tmp_path):
                                         "language": "python"}}}))
     import os
 
-    env = {**os.environ, "COURSE_TIMING_DIR": str(tmp_path / "build")}
+    env = {**os.environ, "COURSE_TIMING_DIR": str(tmp_path / "build"),
+           "COURSE_EXECUTED_DIR": str(tmp_path / "executed")}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"), str(folder),
          "-n", "2", "--dist", "loadfile", "-p", "no:cacheprovider", "-q"],
