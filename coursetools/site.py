@@ -195,8 +195,8 @@ def index_notebook(pages: Sequence[Page], student: bool, readme: Path = README
     for p in pages:
         budget = f"{p.budget} s" if p.budget else "-"
         flag = "" if p.passed else " **(failed in its last run)**"
-        title = re.sub(r"^\d{2}\s*·\s*", "", p.title)  # the number has its own column
-        rows.append(f"| {p.notebook.name[:2]} | [{title}]({p.href}){flag} | {p.topic} "
+        name = re.sub(r"^\d{2}\s*·\s*", "", p.title)  # the number has its own column
+        rows.append(f"| {p.notebook.name[:2]} | [{name}]({p.href}){flag} | {p.topic} "
                     f"| {budget} |")
     other = ("the instructor edition, with reference solutions, is built by `make html`"
              if student else "hand out the student edition, `make html-student`, to students")

@@ -50,7 +50,7 @@ def check_offline_page(driver, page: Path, shot: str, min_math: int, min_images:
     assert state["errors"] == 0, f"MathJax errors on {page.name}"
     assert len(state["images"]) >= min_images and all(state["images"]), \
         f"{page.name}: a figure did not load: {state['images']}"
-    remote = [u for u in requested_urls(driver) if not u.startswith(("file:", "data:"))]
+    remote = [u for u in requested_urls(driver) if not u.startswith(("file:", "data:", "about:"))]
     assert not remote, f"{page.name} asked the network for {remote}"
     return state
 
@@ -60,7 +60,7 @@ def test_demo_site_offline(tmp_path):
     with chromium(offline=True) as driver:
         index = check_offline_page(driver, out / "index.html", "site-demo-index.png", 0, 0)
         assert "Demo" in index["text"] and "then more" in index["text"]
-        state = check_offline_page(driver, out / "00_first.html", "site-demo-page.png", 2, 1)
+        state = check_offline_page(driver, out / "00_first.html", "site-demo-page.png", 4, 1)
         assert "\\sigma" not in state["text"], state["text"]
         assert "out 2" in state["text"]
 
@@ -74,6 +74,8 @@ def test_built_site_offline():
         pages = sorted(out.glob("[0-9][0-9]_*.html"))
         assert [p.stem for p in pages] == [p.stem for p in course_notebooks()]
         assert all(p.stem[:2] in index["text"] for p in pages)
+        readme_title = Path("README.md").read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
+        assert readme_title in index["text"]
         # 04 (training neural networks): many formulas and figures
         page = next(p for p in pages if p.name.startswith("04_"))
         state = check_offline_page(driver, page, "site-04.png", 10, 3)

@@ -153,7 +153,9 @@ def test_execute_notebook_writes_a_copy(tmp_path):
 def demo_course(tmp_path: Path) -> tuple[list[Path], Path, Path]:
     nbs = [write_notebook(tmp_path / "nbs" / "00_first.ipynb", [
         nbformat.v4.new_markdown_cell("The sigmoid $\\sigma(z) = 1/(1 + e^{-z})$ and\n\n"
-                                      "$$\\frac{d\\sigma}{dz} = \\sigma(z)(1 - \\sigma(z))$$"),
+                                      "$$\\sigma' = \\frac{d\\sigma}{dz} = "
+                                      "\\sigma(z)(1 - \\sigma(z))$$"
+                                      "\n\nconverges for $\\eta < 2/f''(x^*)$, $\\mathcal{L}$"),
         nbformat.v4.new_code_cell("plot()")]),
         write_notebook(tmp_path / "nbs" / "01_second.ipynb",
                        [nbformat.v4.new_code_cell("plot()")], budget=90)]
@@ -190,6 +192,8 @@ def test_site_pages_index_and_nothing_from_the_network(tmp_path):
     index = (out / "index.html").read_text()
     assert 'href="00_first.html"' in index and 'href="01_second.html"' in index
     assert "Its opening words." in index and "<code>sigmoid</code>" in index
+    assert re.search(r"<h1[^>]*>A course", index), "the index's title is the README's"
+    assert re.search(r'href="01_second.html">Demo</a>', index), "titles without their number"
     assert "90 s" in index and "Instructor edition" in index
     page = (out / "00_first.html").read_text()
     assert "data:image/png;base64," in page and "out 1" in page
