@@ -22,7 +22,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from coursetools.notebooks import ROOT, cell_source, read_notebook
+from coursetools.notebooks import ROOT, atomic_write, cell_source, notebook_bytes, read_notebook
 
 EXECUTED_DIR = Path(os.environ.get("COURSE_EXECUTED_DIR", ROOT / "build" / "executed"))
 HELPERS_DIR = ROOT / "helpers"
@@ -62,9 +62,7 @@ def write_executed(nb: nbformat.NotebookNode, notebook: Path, *, passed: bool, c
     }
     target = executed_path(notebook, directory)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    partial.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
-    partial.replace(target)
+    atomic_write(target, notebook_bytes(nb))
     return target
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -45,3 +46,25 @@ def notebook_budget(path: Path) -> int | None:
     """The time budget (seconds) stated in the notebook's first cell, or None."""
     cells = read_notebook(path).get("cells", [])
     return budget_from_text(cell_source(cells[0])) if cells else None
+
+
+def notebook_bytes(nb: Any) -> bytes:
+    """The notebook (an nbformat node) as written to disk: nbformat's JSON, trailing newline."""
+    import nbformat
+
+    return (nbformat.writes(nb) + "\n").encode("utf-8")
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file: a reader never sees half a file."""
+    tmp = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the course folder when it lies inside it, for messages."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)

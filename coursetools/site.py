@@ -30,7 +30,14 @@ from pathlib import Path
 import nbformat
 
 from coursetools.executed import executed_path, source_hash, write_executed
-from coursetools.notebooks import NOTEBOOK_DIR, ROOT, cell_source, course_notebooks, notebook_budget
+from coursetools.notebooks import (
+    NOTEBOOK_DIR,
+    ROOT,
+    cell_source,
+    course_notebooks,
+    display_path,
+    notebook_budget,
+)
 
 SITE_DIR = ROOT / "build" / "site"
 STUDENT_SITE_DIR = ROOT / "build" / "site-student"
@@ -111,7 +118,7 @@ def ensure_executed(notebooks: Sequence[Path], directory: Path | None = None, *,
     if not todo:
         log(f"all {len(notebooks)} executed notebooks are up to date: rendering only")
         return []
-    if jobs <= 1 or len(todo) == 1 or execute is not execute_notebook:  # (a stand-in runs here)
+    if jobs <= 1 or len(todo) == 1:
         results = [execute(nb, directory) for nb in todo]
     else:
         with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
@@ -254,15 +261,8 @@ def build_site(notebooks: Sequence[Path] | None = None, out: Path | None = None,
     render_page(index_notebook(pages, student, readme), out / "index.html",
                 "Course index", {"edition": EDITIONS[student], "previous": None, "next": None})
     copy_mathjax(out)
-    log(f"wrote {len(pages)} pages and index.html to {_shown(out)}")
+    log(f"wrote {len(pages)} pages and index.html to {display_path(out)}")
     return pages
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     failed = [p.notebook.name for p in pages if not p.passed]
     index = (args.out or (STUDENT_SITE_DIR if args.student else SITE_DIR)) / "index.html"
-    print(f"open {_shown(index)} in a browser")
+    print(f"open {display_path(index)} in a browser")
     if failed:
         print(f"error: {len(failed)} notebook(s) failed, their pages show the error: "
               f"{', '.join(failed)}", file=sys.stderr)

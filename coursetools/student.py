@@ -43,7 +43,15 @@ from coursetools.markers import (
     find_blocks,
     rewrite_blocks,
 )
-from coursetools.notebooks import NOTEBOOK_DIR, ROOT, cell_source, course_notebooks
+from coursetools.notebooks import (
+    NOTEBOOK_DIR,
+    ROOT,
+    atomic_write,
+    cell_source,
+    course_notebooks,
+    display_path,
+    notebook_bytes,
+)
 
 BUILD_DIR = ROOT / "build"
 DEFAULT_OUT = BUILD_DIR / "student"
@@ -117,11 +125,6 @@ def student_notebook(nb: nbformat.NotebookNode, name: str,
     return student
 
 
-def notebook_bytes(nb: nbformat.NotebookNode) -> bytes:
-    """The notebook as written to disk (nbformat's JSON layout, trailing newline)."""
-    return (nbformat.writes(nb) + "\n").encode("utf-8")
-
-
 # --------------------------------------------------------------------------- writing
 
 
@@ -157,13 +160,7 @@ def read_manifest(out: Path) -> tuple[dict[str, dict[str, str]], str]:
 def write_manifest(out: Path, files: dict[str, dict[str, str]]) -> None:
     text = json.dumps({"generated_by": "coursetools.student", "files": files}, indent=1,
                       sort_keys=True)
-    _atomic_write(out / MANIFEST, (text + "\n").encode("utf-8"))
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write(out / MANIFEST, (text + "\n").encode("utf-8"))
 
 
 def _backup(target: Path, out: Path) -> Path:
@@ -208,7 +205,7 @@ def write_student_versions(notebooks: Sequence[Path], out: Path = DEFAULT_OUT, *
             outcomes.append(Outcome(name, "error", f"not written: {target} resolves outside "
                                     f"{build_dir} (a symbolic link?)."))
             continue
-        record = {"sha256": sha256(data), "source": _display_path(source)}
+        record = {"sha256": sha256(data), "source": display_path(source)}
         message = ""
         if target.exists():
             current = sha256(target.read_bytes())
@@ -222,24 +219,17 @@ def write_student_versions(notebooks: Sequence[Path], out: Path = DEFAULT_OUT, *
                        "was not written by this tool (it is not in the manifest)")
                 if not force:
                     outcomes.append(Outcome(
-                        name, "refused", f"{_display_path(target)} {why}; left it alone. To "
+                        name, "refused", f"{display_path(target)} {why}; left it alone. To "
                         f"replace it, run {FORCE_HINT}; the edited copy is then moved to "
-                        f"{_display_path(out / BACKUP_DIR)}/."))
+                        f"{display_path(out / BACKUP_DIR)}/."))
                     continue
                 message = ("replaced an edited copy; the old one is kept as "
-                           f"{_display_path(_backup(target, out))}")
-        _atomic_write(target, data)
+                           f"{display_path(_backup(target, out))}")
+        atomic_write(target, data)
         manifest[name] = record
-        outcomes.append(Outcome(name, "written", message or f"wrote {_display_path(target)}"))
+        outcomes.append(Outcome(name, "written", message or f"wrote {display_path(target)}"))
     write_manifest(out, manifest)
     return outcomes
-
-
-def _display_path(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def _resolve_notebook(arg: str) -> Path:

@@ -101,3 +101,19 @@ def test_parallel_run_reports_timing_json(tmp_path):
     report = json.loads((tmp_path / "build" / "notebook-times.json").read_text())
     assert report["workers"] == 2 and report["devices"] == ["CPU"]
     assert {Path(r["notebook"]).name for r in report["notebooks"]} == {"00_a.ipynb", "01_b.ipynb"}
+
+
+def test_notebook_file_helpers(tmp_path):
+    import nbformat
+
+    from coursetools.notebooks import ROOT, atomic_write, display_path, notebook_bytes
+
+    nb = nbformat.v4.new_notebook()
+    data = notebook_bytes(nb)
+    assert data.endswith(b"}\n") and nbformat.reads(data.decode(), as_version=4) == nb
+    target = tmp_path / "a.ipynb"
+    target.write_text("old")
+    atomic_write(target, data)
+    assert target.read_bytes() == data and [p.name for p in tmp_path.iterdir()] == ["a.ipynb"]
+    assert display_path(ROOT / "build" / "site") == "build/site"
+    assert display_path(tmp_path) == str(tmp_path)
